@@ -1,0 +1,124 @@
+"""Every error the library raises on purpose, in one hierarchy.
+
+Messages are written for the person who made the mistake: they name the field, the value, what is
+allowed and, when the value is a near miss, what was probably meant.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class CompressorError(Exception):
+    """Base class of the library's own errors; the CLIs print these without a traceback."""
+
+
+def did_you_mean(value: object, allowed: Iterable[object], cutoff: float = 0.6) -> str | None:
+    """The allowed spelling closest to ``value``, or None when nothing is close enough."""
+    if not isinstance(value, str):
+        return None
+    names = [str(a) for a in allowed]
+    lowered = {n.lower(): n for n in names}
+    if value.lower() in lowered:
+        return lowered[value.lower()]
+    close = difflib.get_close_matches(value, names, n=1, cutoff=cutoff)
+    if not close:
+        close = difflib.get_close_matches(value.lower(), list(lowered), n=1, cutoff=cutoff)
+        close = [lowered[c] for c in close]
+    return close[0] if close else None
+
+
+class ConfigError(CompressorError, ValueError):
+    """A configuration value is invalid.
+
+    ``field`` is a dotted path (``tuning_criterion.max_trials``, ``tuning.exit_policy``),
+    ``value`` the offending value, ``allowed`` a description or list of what would be accepted.
+    """
+
+    def __init__(
+        self,
+        field: str,
+        value: object,
+        allowed: str | Iterable[object] | None = None,
+        *,
+        reason: str | None = None,
+        suggestion: str | None = None,
+        location: str | None = None,
+    ) -> None:
+        self.field = field
+        self.value = value
+        if allowed is not None and not isinstance(allowed, str):
+            allowed = list(allowed)
+            if suggestion is None:
+                suggestion = did_you_mean(value, allowed)
+            allowed = ", ".join(repr(a) for a in allowed)
+        self.allowed = allowed
+        self.reason = reason
+        self.suggestion = suggestion
+        self.location = location
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = f"{self.location}: " if self.location else ""
+        text = f"{where}{self.field}: invalid value {_short_repr(self.value)}"
+        if self.reason:
+            text += f" ({self.reason})"
+        if self.allowed:
+            text += f"; allowed: {self.allowed}"
+        if self.suggestion is not None:
+            text += f"; did you mean {self.suggestion!r}?"
+        return text
+
+    def with_prefix(self, prefix: str, location: str | None = None) -> ConfigError:
+        """The same error re-rooted under ``prefix`` (a parent field or yaml path)."""
+        field = f"{prefix}.{self.field}" if prefix else self.field
+        return ConfigError(
+            field,
+            self.value,
+            self.allowed,
+            reason=self.reason,
+            suggestion=self.suggestion,
+            location=location or self.location,
+        )
+
+
+class UnknownKeyError(ConfigError):
+    """A key that no schema knows: always an error, never silently dropped.
+
+    ``field`` is the full path of the unknown key (``tuning.exit_polcy``).
+    """
+
+    def __init__(self, parent: str, key: str, known: Iterable[str], location: str | None = None):
+        known = sorted(str(k) for k in known)
+        self.key = key
+        self.known = known
+        super().__init__(
+            f"{parent}.{key}" if parent else str(key),
+            key,
+            allowed=", ".join(known) if known else "no keys",
+            reason="unknown key",
+            suggestion=did_you_mean(key, known),
+            location=location,
+        )
+
+    def _render(self) -> str:
+        where = f"{self.location}: " if self.location else ""
+        text = f"{where}{self.field}: unknown key; allowed here: {self.allowed}"
+        if self.suggestion is not None:
+            text += f"; did you mean {self.suggestion!r}?"
+        return text
+
+    def with_prefix(self, prefix: str, location: str | None = None) -> ConfigError:
+        parent = self.field.rsplit(".", 1)[0] if "." in self.field else ""
+        parent = f"{prefix}.{parent}" if prefix and parent else (prefix or parent)
+        return UnknownKeyError(parent, self.key, self.known, location=location or self.location)
+
+
+class BackendError(CompressorError):
+    """A framework is missing or cannot do what the configuration asks for."""
+
+
+def _short_repr(value: object, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
