@@ -198,9 +198,7 @@ for _cls in (PostTrainingQuantConfig, QuantizationAwareTrainingConfig):
     for _name in ("strategy", "objective", "timeout", "max_trials"):
         setattr(_cls, _name, property(lambda self, n=_name: getattr(self.tuning_criterion, n)))
 QuantizationAwareTrainingConfig.relative = property(  # type: ignore[attr-defined]
-    lambda self: self.accuracy_criterion.tolerable_loss
-    if self.accuracy_criterion.criterion == "relative"
-    else None
+    lambda self: self.accuracy_criterion.tolerable_loss if self.accuracy_criterion.criterion == "relative" else None
 )
 
 

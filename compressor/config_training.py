@@ -226,7 +226,7 @@ def optimizer(field_name: str, value: Any) -> FrozenDict:
     """``{"SGD": {"learning_rate": 0.1, ...}}``: exactly one optimizer and its parameters."""
     if not isinstance(value, Mapping) or len(value) != 1:
         raise ConfigError(field_name, value, f"a dict with exactly one optimizer from {sorted(OPTIMIZERS)}")
-    (name, params), = value.items()
+    ((name, params),) = value.items()
     if name not in OPTIMIZERS:
         raise ConfigError(f"{field_name} name", name, sorted(OPTIMIZERS))
     spec = {k: _OPTIMIZER_PARAM_CHECKS[k] for k in OPTIMIZERS[name]}

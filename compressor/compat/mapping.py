@@ -119,12 +119,20 @@ class _Mapper:
             path = sources.get(root)
             if path is None:
                 raise ConfigError(
-                    exc.field, exc.value, exc.allowed, reason=exc.reason, suggestion=exc.suggestion,
+                    exc.field,
+                    exc.value,
+                    exc.allowed,
+                    reason=exc.reason,
+                    suggestion=exc.suggestion,
                     location=self.doc.source,
                 ) from None
-            rest = exc.field[len(root):]
+            rest = exc.field[len(root) :]
             raise ConfigError(
-                path + rest, exc.value, exc.allowed, reason=exc.reason, suggestion=exc.suggestion,
+                path + rest,
+                exc.value,
+                exc.allowed,
+                reason=exc.reason,
+                suggestion=exc.suggestion,
                 location=self.doc.where(path),
             ) from None
 
@@ -147,11 +155,10 @@ class _Mapper:
         if self.has("evaluation.accuracy.configs"):
             self.out.notes.append("evaluation.accuracy.configs: accuracy runs in-process in 2.x; ignored")
         tuning = self.tuning_section()
-        if self.has("quantization") or not any(
-            self.has(s) for s in ("pruning", "distillation", "mixed_precision", "evaluation")
-        ):
-            if self.has("quantization") or self.has("tuning"):
-                self.quantization_section(*tuning)
+        # A yaml with only `tuning:` is a quantization yaml; beside another technique it tunes that one.
+        others = ("pruning", "distillation", "mixed_precision", "evaluation")
+        if self.has("quantization") or (self.has("tuning") and not any(self.has(s) for s in others)):
+            self.quantization_section(*tuning)
         if self.has("mixed_precision"):
             self.mixed_precision_section(*tuning)
         if self.has("pruning"):
@@ -176,7 +183,9 @@ class _Mapper:
         if self.has("model.framework"):
             fw = framework_info(self.get("model.framework"), location=self.doc.where("model.framework"))
         self.framework = fw
-        common, sources = self.collect({"model_name": "model.name", "inputs": "model.inputs", "outputs": "model.outputs"})
+        common, sources = self.collect(
+            {"model_name": "model.name", "inputs": "model.inputs", "outputs": "model.outputs"}
+        )
         if self.has("device"):
             common["device"], sources["device"] = self.get("device"), "device"
         if fw is not None:
@@ -201,13 +210,19 @@ class _Mapper:
                 "random_seed": "tuning.random_seed",
             }
         )
+        if "strategy" not in tc_kwargs and (self.has("tuning") or self.has("quantization")):
+            # 1.x tuned with `basic` unless told otherwise; keep that behaviour (2.x defaults to `auto`).
+            tc_kwargs["strategy"], tc_sources["strategy"] = "basic", "tuning.strategy.name (1.x default)"
         tuning = self.build("tuning_criterion", cfg.TuningCriterion, tc_sources, **tc_kwargs)
         acc_kwargs, acc_sources = self.collect({"higher_is_better": "tuning.accuracy_criterion.higher_is_better"})
         rel, ab = self.has("tuning.accuracy_criterion.relative"), self.has("tuning.accuracy_criterion.absolute")
         if rel and ab:
             raise ConfigError(
-                "tuning.accuracy_criterion", self.get("tuning.accuracy_criterion"), "either relative or absolute",
-                reason="both are set", location=self.doc.where("tuning.accuracy_criterion"),
+                "tuning.accuracy_criterion",
+                self.get("tuning.accuracy_criterion"),
+                "either relative or absolute",
+                reason="both are set",
+                location=self.doc.where("tuning.accuracy_criterion"),
             )
         if rel or ab:
             kind = "relative" if rel else "absolute"
@@ -221,23 +236,27 @@ class _Mapper:
         approach = self.get("quantization.approach", "post_training_static_quant")
         if approach not in APPROACHES_1X:
             raise ConfigError(
-                "quantization.approach", approach, sorted(APPROACHES_1X), location=self.doc.where("quantization.approach")
+                "quantization.approach",
+                approach,
+                sorted(APPROACHES_1X),
+                location=self.doc.where("quantization.approach"),
             )
         mapped = APPROACHES_1X[approach]
         fw = self.framework
         if fw is not None and fw.dynamic_only:
             if self.has("quantization.approach") and mapped != "dynamic":
                 raise ConfigError(
-                    "quantization.approach", approach, "post_training_dynamic_quant",
+                    "quantization.approach",
+                    approach,
+                    "post_training_dynamic_quant",
                     reason=f"{fw.name} models are quantized dynamically (IntegerOps); use onnxrt_qlinearops for "
-                    "static quantization", location=self.doc.where("quantization.approach"),
+                    "static quantization",
+                    location=self.doc.where("quantization.approach"),
                 )
             mapped = "dynamic"
         if fw is not None:
             kwargs["quant_format"], sources["quant_format"] = fw.quant_format, "model.framework"
-        more, more_sources = self.collect(
-            {"op_name_dict": "quantization.op_wise", "recipes": "quantization.recipes"}
-        )
+        more, more_sources = self.collect({"op_name_dict": "quantization.op_wise", "recipes": "quantization.recipes"})
         kwargs.update(more)
         sources.update(more_sources)
         op_types = {}
@@ -275,16 +294,21 @@ class _Mapper:
         approach = self.get("pruning.approach", {})
         if len(approach) != 1:
             raise ConfigError(
-                "pruning.approach", approach, "exactly one of weight_compression, weight_compression_pytorch",
+                "pruning.approach",
+                approach,
+                "exactly one of weight_compression, weight_compression_pytorch",
                 location=self.doc.where("pruning.approach"),
             )
-        (name, body), = approach.items()
+        ((name, body),) = approach.items()
         base = f"pruning.approach.{name}"
         body = body or {}
         if body.get("initial_sparsity") not in (None, 0, 0.0):
             raise ConfigError(
-                f"{base}.initial_sparsity", body["initial_sparsity"], "0 or absent",
-                reason="pruning always starts from the dense model", location=self.doc.where(f"{base}.initial_sparsity"),
+                f"{base}.initial_sparsity",
+                body["initial_sparsity"],
+                "0 or absent",
+                reason="pruning always starts from the dense model",
+                location=self.doc.where(f"{base}.initial_sparsity"),
             )
         kwargs, sources = _pruning_keys(body, base)
         pruners = []
@@ -307,10 +331,12 @@ class _Mapper:
         if criterion:
             if len(criterion) != 1:
                 raise ConfigError(
-                    "distillation.train.criterion", criterion, "exactly one loss",
+                    "distillation.train.criterion",
+                    criterion,
+                    "exactly one loss",
                     location=self.doc.where("distillation.train.criterion"),
                 )
-            (loss, params), = criterion.items()
+            ((loss, params),) = criterion.items()
             cls = {
                 "KnowledgeDistillationLoss": cfg.KnowledgeDistillationLossConfig,
                 "SelfKnowledgeDistillationLoss": cfg.SelfKnowledgeDistillationLossConfig,
@@ -318,12 +344,15 @@ class _Mapper:
             path = f"distillation.train.criterion.{loss}"
             if cls is None:
                 raise ConfigError(
-                    "distillation.train.criterion", loss,
+                    "distillation.train.criterion",
+                    loss,
                     ["KnowledgeDistillationLoss", "SelfKnowledgeDistillationLoss"],
                     location=self.doc.where(path),
                 )
             params = params or {}
-            kwargs["criterion"] = self.build("distillation_criterion", cls, {k: f"{path}.{k}" for k in params}, **params)
+            kwargs["criterion"] = self.build(
+                "distillation_criterion", cls, {k: f"{path}.{k}" for k in params}, **params
+            )
             sources["criterion"] = path
         if self.has("distillation.train.optimizer"):
             kwargs["optimizer"] = self.get("distillation.train.optimizer")
@@ -344,7 +373,9 @@ class _Mapper:
         }
         for key, value in values.items():
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
-                raise ConfigError(f"{base}.{key}", value, "a non-negative integer", location=self.doc.where(f"{base}.{key}"))
+                raise ConfigError(
+                    f"{base}.{key}", value, "a non-negative integer", location=self.doc.where(f"{base}.{key}")
+                )
         self.out.train[section] = TrainSettings(**values)
         if self.has(f"{base}.dataloader.dataset"):
             self.user_code(f"{base}.dataloader")

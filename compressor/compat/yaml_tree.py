@@ -133,7 +133,19 @@ def _repair(node: yaml.MappingNode, schema: Any, path: str, source: str, notes: 
     node.value = out
 
 
+_SAFE_COLLECTION_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq", "!Pruner"}
+
+
 def _to_python(loader: _Loader, node: yaml.Node, path: str, lines: dict[str, int], source: str) -> Any:
+    where = f"{source}:{node.start_mark.line + 1}"
+    if not isinstance(node, yaml.ScalarNode) and node.tag not in _SAFE_COLLECTION_TAGS:
+        raise ConfigError(
+            path or "yaml",
+            node.tag,
+            "plain YAML (only the 1.x !Pruner tag is understood)",
+            reason="unsupported yaml tag",
+            location=where,
+        )
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
@@ -148,14 +160,22 @@ def _to_python(loader: _Loader, node: yaml.Node, path: str, lines: dict[str, int
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_to_python(loader, item, f"{path}[{i}]", lines, source) for i, item in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
+    try:
+        return loader.construct_object(node, deep=True)
+    except yaml.YAMLError as exc:
+        raise ConfigError(
+            path or "yaml", node.value, "plain YAML scalars", reason=str(getattr(exc, "problem", exc)), location=where
+        ) from None
 
 
 def _check_keys(doc: YamlDoc, data: Any, schema: Any, path: str) -> None:
     if schema == sc.UNSUPPORTED:
         if data not in (None, False, "", [], {}):
             raise ConfigError(
-                path, data, "false or absent", reason="a 1.x key that compressor does not support",
+                path,
+                data,
+                "false or absent",
+                reason="a 1.x key that compressor does not support",
                 location=doc.where(path),
             )
         return
@@ -169,7 +189,9 @@ def _check_keys(doc: YamlDoc, data: Any, schema: Any, path: str) -> None:
     if data is None:
         return
     if not isinstance(data, dict):
-        raise ConfigError(path or "<root>", data, f"a mapping with keys from {sorted(schema)}", location=doc.where(path))
+        raise ConfigError(
+            path or "<root>", data, f"a mapping with keys from {sorted(schema)}", location=doc.where(path)
+        )
     for key, value in data.items():
         child = _join(path, str(key))
         if key not in schema:
