@@ -1,0 +1,280 @@
+"""Post-training quantization of ONNX models with ONNX Runtime's quantization tools.
+
+Static plans go through ``quantize_static`` (U8S8: uint8 activations, int8 weights, in the plan's QDQ
+or QOperator format), dynamic plans through ``quantize_dynamic`` (MatMul/Gemm; ConvInteger measured
+2-12x slower than fp32 here, so convs are dynamic only when a plan asks for them by name). Ranges are
+calibrated once per (model, calibration batches, method, SmoothQuant alpha) and reused across fallback
+sets. SmoothQuant is our own (``onnxrt/smooth_quant.py``): ORT's ``SmoothQuant`` option imports Intel
+Neural Compressor.
+
+Only the plan's ops (Conv/MatMul/Gemm) and a few value-preserving ops around them (Relu, MaxPool,
+Reshape...) are quantized: numeric ops outside the plan (Add, Mul, LayerNormalization, Softmax) stay
+fp32 because no plan could send them back to fp32 (a MiniLM measured here recovered most of its
+accuracy only with LayerNorm left in fp32). Pass ``extra_op_types`` to widen that set.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ...errors import BackendError, ConfigError, did_you_mean
+from .algorithm import APPROACHES, FP32, OpInfo, OpQuant, Plan
+from .backend import PTQBackend
+from .onnxrt import deps, probes, session
+from .onnxrt import graph as g
+from .onnxrt.calibration import METHODS, BatchReader, RangeCache, calibrate, supports_range_cache
+from .onnxrt.plan_options import quantizer_arguments
+from .onnxrt.smooth_quant import smooth
+
+log = logging.getLogger(__name__)
+
+DEFAULT_EXTRA_OP_TYPES = ("Relu", "Clip", "MaxPool", "Flatten", "Reshape", "Transpose", "Squeeze", "Unsqueeze")
+
+# Best-known first: ORT's default (per-tensor symmetric weights, asymmetric uint8 activations) is the
+# fastest; per-channel mostly helps convs; the rest are accuracy alternatives.
+_WEIGHTED_STATIC = (
+    OpQuant(),
+    OpQuant(weight_granularity="per_channel"),
+    OpQuant(weight_scheme="asym"),
+    OpQuant(activation_scheme="sym"),
+    OpQuant(weight_granularity="per_channel", activation_scheme="sym"),
+)
+_UNWEIGHTED_STATIC = (OpQuant(), OpQuant(activation_scheme="sym"))
+# Dynamic activations are always asymmetric uint8 in ORT; only the weight choices remain.
+_WEIGHTED_DYNAMIC = (OpQuant(), OpQuant(weight_granularity="per_channel"), OpQuant(weight_scheme="asym"))
+
+
+class OnnxRuntimePTQBackend(PTQBackend):
+    """PTQ of ``onnx.ModelProto`` models (paths to ``.onnx`` files are accepted too)."""
+
+    name = "onnxrt"
+
+    def __init__(
+        self,
+        intra_op_num_threads: int = 1,
+        *,
+        extra_op_types: Sequence[str] = DEFAULT_EXTRA_OP_TYPES,
+        reduce_range: bool = False,
+        dynamic_convs: bool = False,
+        entropy_bins: int = 512,
+    ) -> None:
+        """``reduce_range`` (7-bit weights) is ORT's advice for x86 CPUs without VNNI; ``dynamic_convs``
+        offers ConvInteger in the dynamic tuning space; ``entropy_bins`` see ``onnxrt.calibration``."""
+        deps.onnx(), deps.quantization()  # fail here, with the install hint, rather than mid-tuning
+        if intra_op_num_threads < 1:
+            raise ConfigError("intra_op_num_threads", intra_op_num_threads, "an integer >= 1")
+        self.intra_op_num_threads = intra_op_num_threads
+        self.extra_op_types = tuple(extra_op_types)
+        self.reduce_range = reduce_range
+        self.dynamic_convs = dynamic_convs
+        self.entropy_bins = entropy_bins
+        self._ranges = RangeCache()
+        self._smoothed: dict[tuple[str, str, float], tuple[bytes, list[str]]] = {}
+
+    # --- model and space ---------------------------------------------------------------------------
+    def prepare(self, model: Any) -> Any:
+        """``quant_pre_process`` (shape inference + ORT basic optimizations), then stable node names."""
+        onnx, q = deps.onnx(), deps.quantization()
+        proto = g.as_model(model)
+        with tempfile.TemporaryDirectory(prefix="compressor-ort-prep-") as tmp:
+            source, target = Path(tmp) / "model.onnx", Path(tmp) / "prepared.onnx"
+            onnx.save(proto, str(source))
+            try:
+                q.quant_pre_process(str(source), str(target))
+            except Exception as exc:  # symbolic shape inference rejects some graphs; ONNX's own may not
+                log.warning("quant_pre_process failed (%s); retrying without symbolic shape inference", exc)
+                try:
+                    q.quant_pre_process(str(source), str(target), skip_symbolic_shape=True)
+                except Exception as again:
+                    raise BackendError(f"ONNX Runtime quant_pre_process failed on this model: {again}") from again
+            prepared = onnx.load(str(target))
+        renamed = g.name_nodes(prepared)
+        if renamed:
+            log.info("named %d unnamed or duplicate-named nodes", renamed)
+        return prepared
+
+    def quantizable_ops(self, model: Any) -> list[OpInfo]:
+        proto = g.as_model(model)
+        inits = g.initializer_names(proto.graph)
+        return [
+            OpInfo(node.name, node.op_type, has_weight=g.weight_input(node, inits) is not None)
+            for node in g.quantizable_nodes(proto)
+        ]
+
+    def op_options(self, op: OpInfo, approach: str) -> list[OpQuant]:
+        if approach not in APPROACHES:
+            raise ConfigError("approach", approach, APPROACHES)
+        if approach == "static":
+            return list(_WEIGHTED_STATIC if op.has_weight else _UNWEIGHTED_STATIC)
+        if not op.has_weight or (op.op_type == "Conv" and not self.dynamic_convs):
+            return []  # MatMul of two activations is never dynamic in ORT; ConvInteger is slow
+        return list(_WEIGHTED_DYNAMIC)
+
+    def formats(self, approach: str) -> tuple[str, ...]:
+        if approach not in APPROACHES:
+            raise ConfigError("approach", approach, APPROACHES)
+        # U8S8 QDQ and QOperator ran equally fast here (ORT fuses QDQ into the same QLinear kernels);
+        # QDQ first because it keeps node names and can mix per-channel and per-tensor weights.
+        return ("QDQ", "QOperator") if approach == "static" else ("QOperator",)
+
+    # --- quantization ------------------------------------------------------------------------------
+    def quantize(self, model: Any, plan: Plan, calibration: Sequence[Any]) -> Any:
+        onnx = deps.onnx()
+        proto = g.as_model(model)
+        key = g.digest(proto.SerializeToString())
+        choices = self._choices(proto, plan)
+        quant_format = self.formats(plan.approach)[0] if plan.quant_format == "default" else plan.quant_format
+        if plan.approach == "dynamic" and quant_format != "QOperator":
+            raise BackendError("ONNX Runtime's dynamic quantization has only the QOperator (IntegerOps) form")
+        if all(not choice.quantized for choice in choices.values()):
+            # Nothing to quantize: ORT would still insert Q/DQ around Relu/MaxPool; hand back fp32 as is.
+            log.info("every op of the plan is fp32: returning the model unquantized")
+            return _with_probes(proto, g.op_probes(proto))
+        base, inserted = _shape_inferred(proto), []
+        if plan.smooth_quant_alpha is not None:
+            base, inserted = self._smooth(base, key, float(plan.smooth_quant_alpha), calibration)
+        args = quantizer_arguments(
+            base, choices, approach=plan.approach, quant_format=quant_format, extra_op_types=self.extra_op_types
+        )
+        args["nodes_to_exclude"] += inserted
+        with tempfile.TemporaryDirectory(prefix="compressor-ort-q-") as tmp:
+            source, target = Path(tmp) / "model.onnx", Path(tmp) / "quantized.onnx"
+            onnx.save(base, str(source))
+            if plan.approach == "static":
+                self._quantize_static(source, target, base, key, plan, quant_format, args, calibration)
+            else:
+                self._quantize_dynamic(source, target, args)
+            quantized = onnx.load(str(target))
+        probes.attach(quantized, g.op_probes(proto))
+        return quantized
+
+    def _quantize_static(self, source, target, base, key, plan, quant_format, args, calibration) -> None:
+        q = deps.quantization()
+        reader = BatchReader(g.input_signature(base), calibration)
+        if not len(reader):
+            raise BackendError("static quantization needs calibration batches; none were given")
+        range_key = (key, reader.digest(), plan.calibration, plan.smooth_quant_alpha)
+        ranges = self._ranges.get(range_key)
+        if ranges is None:
+            ranges = calibrate(
+                source,
+                plan.calibration,
+                args["op_types_to_quantize"],
+                reader,
+                source.parent,
+                entropy_bins=self.entropy_bins,
+            )
+            self._ranges.put(range_key, ranges)
+        else:
+            log.debug("reusing calibrated ranges (%s, alpha=%s)", plan.calibration, plan.smooth_quant_alpha)
+        if supports_range_cache():
+            feed = {"calibration_cache_path": RangeCache.write(ranges, source.parent / "ranges.json")}
+        else:
+            reader.rewind()
+            feed = {"calibration_data_reader": reader}
+        try:
+            q.quantize_static(
+                str(source),
+                str(target),
+                quant_format=getattr(q.QuantFormat, quant_format),
+                activation_type=q.QuantType.QUInt8,
+                weight_type=q.QuantType.QInt8,
+                calibrate_method=getattr(q.CalibrationMethod, METHODS[plan.calibration]),
+                reduce_range=self.reduce_range,
+                **feed,
+                **args,
+            )
+        except Exception as exc:
+            raise BackendError(
+                f"ONNX Runtime quantize_static ({quant_format}, calibration={plan.calibration!r}) failed: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+
+    def _quantize_dynamic(self, source, target, args) -> None:
+        q = deps.quantization()
+        try:
+            q.quantize_dynamic(
+                str(source), str(target), weight_type=q.QuantType.QInt8, reduce_range=self.reduce_range, **args
+            )
+        except Exception as exc:
+            raise BackendError(f"ONNX Runtime quantize_dynamic failed: {type(exc).__name__}: {exc}") from exc
+
+    def _choices(self, proto: Any, plan: Plan) -> dict[str, OpQuant]:
+        """Every quantizable op's choice; ops the plan does not name take their first option (or fp32)."""
+        ops = self.quantizable_ops(proto)
+        names = [op.name for op in ops]
+        unknown = [name for name in plan.ops if name not in names]
+        if unknown:
+            hint = did_you_mean(unknown[0], names)
+            raise BackendError(
+                f"plan names op(s) {unknown} that this model does not have"
+                + (f" (did you mean {hint!r}?)" if hint else "")
+                + "; use the names from quantizable_ops(prepare(model))"
+            )
+        choices = {}
+        for op in ops:
+            choice = plan.ops.get(op.name)
+            if choice is None:
+                options = self.op_options(op, plan.approach)
+                choice = options[0] if options else FP32
+            elif choice.quantized and choice.weight_granularity == "per_channel" and choice.weight_scheme == "asym":
+                log.info("op %s: ORT quantizes per-channel weights symmetrically", op.name)
+            choices[op.name] = choice
+        return choices
+
+    def _smooth(self, proto: Any, key: str, alpha: float, calibration: Sequence[Any]) -> tuple[Any, list[str]]:
+        onnx = deps.onnx()
+        if not calibration:
+            raise BackendError("SmoothQuant needs calibration batches to measure activation ranges")
+        smooth_key = (key, BatchReader(g.input_signature(proto), calibration).digest(), alpha)
+        cached = self._smoothed.get(smooth_key)
+        if cached is None:
+            model, inserted = smooth(proto, alpha, lambda m, names: session.run_batches(m, calibration, names))
+            cached = (model.SerializeToString(), inserted)
+            self._smoothed[smooth_key] = cached
+        return onnx.load_from_string(cached[0]), list(cached[1])
+
+    # --- measurement -------------------------------------------------------------------------------
+    def op_outputs(self, model: Any, batches: Sequence[Any], op_names: Sequence[str]) -> dict[str, Any]:
+        """Outputs of the named ops (after a Relu/Clip ORT fuses into them; see ``onnxrt/probes.py``)."""
+        return probes.op_outputs(g.as_model(model), batches, op_names)
+
+    def latency_ms(self, model: Any, batch: Any, *, warmup: int = 3, iterations: int = 20) -> float:
+        return session.latency_ms(
+            g.as_model(model), batch, threads=self.intra_op_num_threads, warmup=warmup, iterations=iterations
+        )
+
+    def fp32_optimized(self, model: Any, *, level: str = "extended") -> Any:
+        """The fp32 model after ORT's graph optimizations (the "fp32 + graph optimization" baseline)."""
+        if level not in session.LEVELS:
+            raise ConfigError("level", level, tuple(session.LEVELS))
+        return session.optimized_model(g.as_model(model), level)
+
+    def save(self, model: Any, path: str) -> None:
+        deps.onnx().save(g.as_model(model), str(path))
+
+    def size_bytes(self, model: Any) -> int:
+        return g.as_model(model).ByteSize()
+
+
+def _with_probes(model: Any, found: dict[str, tuple[str, str]]) -> Any:
+    copy = deps.onnx().ModelProto()
+    copy.CopyFrom(model)
+    probes.attach(copy, found)
+    return copy
+
+
+def _shape_inferred(model: Any) -> Any:
+    """``model`` itself when ``prepare`` ran on it; else with ONNX shape inference, which the calibrator
+    needs to find tensors to calibrate (it only looks at tensors with a known type)."""
+    if any(p.key == "onnx.quant.pre_process" for p in model.metadata_props):
+        return model
+    log.warning("quantizing a model that did not go through prepare(); running ONNX shape inference")
+    try:
+        return deps.onnx().shape_inference.infer_shapes(model)
+    except Exception as exc:
+        raise BackendError(f"ONNX shape inference failed ({exc}); call prepare(model) first") from exc
