@@ -1,0 +1,315 @@
+"""The tuning loop: owns evaluation, recording, the exit policy and the objective.
+
+``Tuner(backend, model, conf, calibration, eval_func, workspace=...).run()`` prepares the model once,
+measures the fp32 baseline (accuracy, latency, size), then asks the configured strategy for plans,
+evaluates each (``backend.quantize`` → ``eval_func`` → latency → size) and appends it to the history.
+
+Exit policy (seed 001/002): ``timeout == 0`` stops at the first quantized plan meeting the accuracy
+criterion; ``timeout > 0`` keeps exploring until the timeout, then returns the best passing plan for
+the objective; ``max_trials`` always bounds the number of evaluated plans; a strategy returning None
+ends the run. ``random_seed`` seeds the strategy so the sequence of plans is reproducible. A plan with
+every op in fp32 is not a quantized model: it never ends the run nor counts as meeting the criterion.
+``performance_only=True`` quantizes the default plan once and never calls ``eval_func``.
+
+Resume: with a history for the same config in the workspace, the strategy re-proposes from the start
+and plans already in the history take their recorded result (``eval_func`` is not called again), so a
+killed run continues where it stopped and ends as an uninterrupted run would. Time already spent
+(the recorded trials' seconds) counts towards the timeout.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from ..algorithms.ptq.algorithm import Plan
+from ..errors import ConfigError
+from . import calibration as calib
+from . import criterion as crit
+from .history import HISTORY_FILE, History, HistoryMeta, check_same_run
+from .outcome import explain, op_impact, select
+from .registry import get_strategy
+from .result import TuningResult
+from .sensitivity import SensitivityOracle, own_contributions
+from .space import TuningSpace, build_space
+from .trial import Trial
+
+log = logging.getLogger(__name__)
+
+CALIBRATION_FILE = "calibration.npz"
+# A strategy that keeps proposing evaluated plans is stuck; stop rather than spin.
+_MAX_REPEATS = 100
+
+
+class Tuner:
+    """Accuracy-aware tuning of one model on one backend (see the module docstring).
+
+    ``calibration`` is an iterable of input batches (each a tuple of numpy arrays, the model's
+    positional inputs), cut to ``conf.calibration_sampling_size[0]`` samples and saved in ``workspace``;
+    it may be None when resuming. The fp32 baseline is ``eval_func(backend.prepare(model))``, the model
+    every plan starts from. ``latency_batch`` defaults to the first calibration batch.
+    """
+
+    def __init__(
+        self,
+        backend: Any,
+        model: Any,
+        conf: Any,
+        calibration: Iterable[Any] | None,
+        eval_func: Callable[[Any], float],
+        *,
+        workspace: str | Path,
+        latency_batch: Any = None,
+        resume: bool = True,
+    ) -> None:
+        self.backend = backend
+        self.model = model
+        self.conf = conf
+        self.calibration = calibration
+        self.eval_func = eval_func
+        self.workspace = Path(workspace)
+        self.latency_batch = latency_batch
+        self.resume = resume
+        self.history_path = self.workspace / HISTORY_FILE
+        tc = conf.tuning_criterion
+        self.strategy_name: str = tc.strategy
+        self.seed: int = tc.random_seed
+        self.timeout: float = float(tc.timeout)
+        self.max_trials: int = tc.max_trials
+        self.objective: str = tc.objective
+        self.criterion = conf.accuracy_criterion
+        # performance_only (seed 001): quantize the default plan, measure it, skip every accuracy check.
+        self.performance_only = bool(getattr(conf, "performance_only", False))
+        if eval_func is None and not self.performance_only:
+            raise ConfigError("eval_func", None, "a function model -> accuracy (or conf.performance_only=True)")
+
+    # --- the run ---------------------------------------------------------------------------------
+    def run(self) -> TuningResult:
+        started = time.perf_counter()
+        model = self.backend.prepare(self.model)
+        space = build_space(self.backend, model, self.conf)
+        history, batches = self._open_history(model, space)
+        latency_batch = self._latency_batch(batches)
+        if latency_batch is None:
+            log.warning("no calibration batch and no latency_batch: latency is not measured")
+        strategy = get_strategy(self.strategy_name)(
+            space, self.seed, dict(self.conf.tuning_criterion.strategy_kwargs or {})
+        )
+        strategy.sensitivity = SensitivityOracle(self.backend, model, batches, history)
+        trials, models = self._loop(strategy, space, history, model, batches, latency_batch)
+        return self._result(trials, models, history, model, batches, strategy.sensitivity, started)
+
+    def _loop(self, strategy, space: TuningSpace, history: History, model, batches, latency_batch):
+        recorded: dict[str, Trial] = {}
+        for trial in history.trials:
+            recorded.setdefault(trial.key, trial)
+        next_index = max((t.index for t in history.trials), default=-1) + 1
+        trials: list[Trial] = []
+        models: dict[str, Any] = {}  # the quantized model of the current pick only
+        seen: set[str] = set()
+        repeats = 0
+        spent_before = 0.0
+        loop_start = time.perf_counter()
+        max_trials = 1 if self.performance_only else self.max_trials
+        if not any(c.options(a) for c in space.ops for a in space.approaches):
+            log.warning("no op may be int8 under this config (op_name_dict/op_type_dict): nothing to tune")
+            max_trials = 1
+        while len(trials) < max_trials:
+            elapsed = time.perf_counter() - loop_start + spent_before
+            if self.timeout > 0 and elapsed >= self.timeout:
+                log.info("timeout of %.1f s reached after %d trials", self.timeout, len(trials))
+                break
+            plan = strategy.propose(list(trials))
+            if plan is None:
+                log.info("strategy %r has no more plans after %d trials", self.strategy_name, len(trials))
+                break
+            if plan.key in seen:
+                repeats += 1
+                if repeats >= _MAX_REPEATS:
+                    log.warning("strategy %r keeps proposing evaluated plans; stopping", self.strategy_name)
+                    break
+                continue
+            repeats = 0
+            space.check(plan)
+            seen.add(plan.key)
+            if plan.key in recorded:
+                trial, qmodel = replace(recorded[plan.key], replayed=True), None
+                spent_before += trial.seconds
+            else:
+                trial, qmodel = self._evaluate(model, plan, batches, latency_batch, history, next_index)
+                next_index += 1
+                history.append_trial(trial, seed=self.seed, strategy=self.strategy_name)
+            trials.append(trial)
+            self._log_trial(trial)
+            pick = select(trials, self.objective)
+            if pick is not None and pick.key not in models:  # hold only the current pick's model
+                models = {pick.key: qmodel} if pick.key == trial.key and qmodel is not None else {}
+            if self.timeout == 0 and trial.met and not trial.all_fp32:
+                log.info("trial %d meets the criterion; timeout=0 stops at the first passing plan", trial.index)
+                break
+        else:
+            log.info("max_trials=%d reached", max_trials)
+        return trials, models
+
+    def _evaluate(self, model, plan: Plan, batches, latency_batch, history: History, index: int):
+        start = time.perf_counter()
+        qmodel = self.backend.quantize(model, plan, batches)
+        accuracy = self._accuracy(qmodel)
+        latency = self._latency(qmodel, latency_batch)
+        size = int(self.backend.size_bytes(qmodel))
+        baseline = history.meta.baseline_accuracy
+        trial = Trial(
+            index=index,
+            plan=plan,
+            accuracy=accuracy,
+            loss=crit.accuracy_loss(baseline, accuracy, self.criterion),
+            met=crit.meets(baseline, accuracy, self.criterion),
+            latency_ms=latency,
+            size_bytes=size,
+            seconds=time.perf_counter() - start,
+        )
+        return trial, qmodel
+
+    def _accuracy(self, model) -> float:
+        return math.nan if self.performance_only else _as_accuracy(self.eval_func(model))
+
+    def _latency(self, model, batch) -> float:
+        return math.nan if batch is None else float(self.backend.latency_ms(model, batch))
+
+    def _latency_batch(self, batches):
+        if self.latency_batch is not None:
+            return calib.as_batch(self.latency_batch)
+        return batches[0] if batches else None
+
+    def _log_trial(self, trial: Trial) -> None:
+        log.info(
+            "trial %d [%s]%s: accuracy %.4f (loss %s) %s, latency %.3f ms, size %d B, fp32 ops: %s",
+            trial.index,
+            self.strategy_name,
+            " (from history)" if trial.replayed else "",
+            trial.accuracy,
+            crit.format_loss(trial.loss, self.criterion),
+            "meets the criterion" if trial.met else "fails the criterion",
+            trial.latency_ms,
+            trial.size_bytes,
+            list(trial.fallback_ops) or "none",
+        )
+
+    # --- history and calibration -------------------------------------------------------------------
+    def _open_history(self, model, space: TuningSpace) -> tuple[History, list]:
+        config = json.loads(self.conf.to_json())
+        sampling = self.conf.calibration_sampling_size[0]
+        dynamic_only = "static" not in space.approaches
+        if self.history_path.exists() and self.resume:
+            history = History.open(self.history_path)
+            batches = calib.load(self.workspace / history.meta.calibration_file)
+            given = ""
+            if self.calibration is not None:
+                given = calib.fingerprint(calib.collect(self.calibration, sampling, allow_empty=dynamic_only))
+            check_same_run(history, replace(history.meta, config=config, ops=space.op_names, calibration_sha256=given))
+            log.info("resuming %s: %d recorded trials", self.history_path, len(history.trials))
+            return history, batches
+        if self.history_path.exists():
+            old = self.history_path.with_suffix(".jsonl.old")
+            shutil.move(self.history_path, old)
+            log.warning("resume=False: the previous history is kept as %s", old)
+        if self.calibration is None and not dynamic_only:
+            raise ConfigError("calibration", None, "an iterable of input batches (needed unless resuming)")
+        batches = calib.collect(self.calibration or (), sampling, allow_empty=dynamic_only)
+        self.workspace.mkdir(parents=True, exist_ok=True)
+        calib.save(self.workspace / CALIBRATION_FILE, batches)
+        meta = HistoryMeta(
+            config=config,
+            baseline_accuracy=self._accuracy(model),
+            fp32_latency_ms=self._latency(model, self._latency_batch(batches)),
+            fp32_size_bytes=int(self.backend.size_bytes(model)),
+            seed=self.seed,
+            strategy=self.strategy_name,
+            ops=space.op_names,
+            backend=getattr(self.backend, "name", "") or type(self.backend).__name__,
+            calibration_file=CALIBRATION_FILE,
+            calibration_sha256=calib.fingerprint(batches),
+        )
+        log.info("fp32 baseline: accuracy %.4f, latency %.3f ms", meta.baseline_accuracy, meta.fp32_latency_ms)
+        return History.create(self.history_path, meta), batches
+
+    # --- the result ------------------------------------------------------------------------------
+    def _result(self, trials, models, history: History, model, batches, oracle, started: float) -> TuningResult:
+        meta = history.meta
+        chosen = select(trials, self.objective)
+        drift = None
+        if chosen and not (chosen.met or chosen.all_fp32 or self.performance_only or op_impact(trials)):
+            # No trial pair isolates an op: measure each op's own output drift for the explanation.
+            try:
+                drift = own_contributions(oracle(chosen.plan), meta.ops)
+            except ConfigError as exc:  # e.g. dynamic quantization without any input batch
+                log.info("no op drift for the explanation: %s", exc)
+        text = explain(
+            chosen,
+            trials,
+            criterion=self.criterion,
+            objective=self.objective,
+            fp32_latency_ms=meta.fp32_latency_ms,
+            drift=drift,
+        )
+        if self.performance_only:
+            text = (
+                "performance_only=True: the default plan was quantized and measured without evaluating "
+                "accuracy, so the accuracy criterion was not checked."
+            )
+        (log.info if chosen is not None and chosen.met and not chosen.all_fp32 else log.warning)("%s", text)
+        if chosen is None:
+            best_model, latency, size, accuracy = (
+                model,
+                meta.fp32_latency_ms,
+                meta.fp32_size_bytes,
+                meta.baseline_accuracy,
+            )
+        else:
+            best_model = models.get(chosen.key)
+            if best_model is None:  # replayed from history: rebuild it (no evaluation)
+                best_model = self.backend.quantize(model, chosen.plan, batches)
+            latency, size, accuracy = chosen.latency_ms, chosen.size_bytes, chosen.accuracy
+        return TuningResult(
+            best_plan=chosen.plan if chosen else None,
+            model=best_model,
+            baseline_accuracy=meta.baseline_accuracy,
+            accuracy=accuracy,
+            met_criterion=bool(chosen is not None and chosen.met and not chosen.all_fp32),
+            trials=trials,
+            fp32_latency_ms=meta.fp32_latency_ms,
+            latency_ms=latency,
+            speedup=_speedup(meta.fp32_latency_ms, latency),
+            size_bytes=size,
+            fallback_ops=chosen.fallback_ops if chosen else (),
+            all_fp32=bool(chosen is not None and chosen.all_fp32),
+            strategy=self.strategy_name,
+            # The cost of the whole tuning: this run plus the recorded time of the trials it replayed.
+            seconds=time.perf_counter() - started + sum(t.seconds for t in trials if t.replayed),
+            history_path=str(self.history_path),
+            objective=self.objective,
+            best_trial_index=chosen.index if chosen else None,
+            fp32_size_bytes=meta.fp32_size_bytes,
+            higher_is_better=self.criterion.higher_is_better,
+            seed=self.seed,
+            explanation=text,
+            resumed_trials=sum(t.replayed for t in trials),
+        )
+
+
+def _speedup(fp32_ms: float, ms: float) -> float:
+    return fp32_ms / ms if math.isfinite(fp32_ms) and math.isfinite(ms) and ms > 0 else math.nan
+
+
+def _as_accuracy(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ConfigError("eval_func", value, "a function returning one number (the accuracy)") from None
