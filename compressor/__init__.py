@@ -19,6 +19,7 @@ from .config import (
     WeightPruningConfig,
 )
 from .errors import BackendError, CompressorError, ConfigError
+from .quantization import recover
 from .tuning.registry import register_strategy
 
 __version__ = "0.1.0"
@@ -38,5 +39,6 @@ __all__ = [
     "TuningCriterion",
     "WeightPruningConfig",
     "__version__",
+    "recover",
     "register_strategy",
 ]

@@ -28,6 +28,10 @@ OBJECTIVES: dict[str, Callable[[Trial], tuple]] = {
 
 def select(trials: Sequence[Trial], objective: str) -> Trial | None:
     """The trial to report (see module docstring); None only when there are no trials."""
+    built = [t for t in trials if t.error is None]
+    if not built:  # every plan failed to build: the tuner reports the errors
+        return trials[-1] if trials else None
+    trials = built
     quantized = [t for t in trials if not t.all_fp32]
     passing = [t for t in quantized if t.met]
     if passing:
@@ -41,6 +45,8 @@ def op_impact(trials: Sequence[Trial]) -> dict[str, float]:
     """How much moving each op to fp32 reduced the loss, from pairs of trials differing only in that op."""
     buckets: dict[tuple[str, str], dict[bool, float]] = {}
     for trial in trials:
+        if trial.error is not None:
+            continue
         body = trial.plan.to_dict()
         for name, choice in body["ops"].items():
             rest = dict(body, ops={k: v for k, v in body["ops"].items() if k != name})

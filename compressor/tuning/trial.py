@@ -27,6 +27,7 @@ class Trial:
     size_bytes: int
     seconds: float
     replayed: bool = False
+    error: str | None = None  # the backend could not build this plan (recorded, never picked)
 
     @property
     def key(self) -> str:
@@ -57,6 +58,7 @@ class Trial:
             "strategy": strategy,
             "all_fp32": self.all_fp32,
             "fallback_ops": list(self.fallback_ops),
+            "error": self.error,
         }
 
     @classmethod
@@ -72,4 +74,5 @@ class Trial:
             size_bytes=int(record["size_bytes"]),
             seconds=float(record["seconds"]),
             replayed=replayed,
+            error=record.get("error"),
         )

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ..algorithms.ptq.algorithm import Plan
-from ..errors import ConfigError
+from ..errors import BackendError, ConfigError
 from . import calibration as calib
 from . import criterion as crit
 from .history import HISTORY_FILE, History, HistoryMeta, check_same_run
@@ -160,7 +160,16 @@ class Tuner:
 
     def _evaluate(self, model, plan: Plan, batches, latency_batch, history: History, index: int):
         start = time.perf_counter()
-        qmodel = self.backend.quantize(model, plan, batches)
+        try:
+            qmodel = self.backend.quantize(model, plan, batches)
+        except BackendError as exc:
+            # One plan the backend cannot build (a calibrator failing on inf, a kernel that does not
+            # exist) is a failed trial, not the end of the tuning run.
+            log.warning("trial %d: the backend could not build this plan: %s", index, exc)
+            failed = Trial(
+                index, plan, math.nan, math.inf, False, math.nan, 0, time.perf_counter() - start, error=str(exc)
+            )
+            return failed, None
         accuracy = self._accuracy(qmodel)
         latency = self._latency(qmodel, latency_batch)
         size = int(self.backend.size_bytes(qmodel))
@@ -244,6 +253,9 @@ class Tuner:
     def _result(self, trials, models, history: History, model, batches, oracle, started: float) -> TuningResult:
         meta = history.meta
         chosen = select(trials, self.objective)
+        if chosen is not None and chosen.error is not None:
+            errors = sorted({t.error for t in trials if t.error})
+            raise BackendError(f"the backend could not build any of the {len(trials)} plans tried: {errors}")
         drift = None
         if chosen and not (chosen.met or chosen.all_fp32 or self.performance_only or op_impact(trials)):
             # No trial pair isolates an op: measure each op's own output drift for the explanation.

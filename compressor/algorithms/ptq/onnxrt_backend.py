@@ -27,6 +27,7 @@ from .backend import PTQBackend
 from .onnxrt import deps, probes, session
 from .onnxrt import graph as g
 from .onnxrt.calibration import METHODS, BatchReader, RangeCache, calibrate, supports_range_cache
+from .onnxrt.fallback import strip_qdq_into_fp32
 from .onnxrt.plan_options import quantizer_arguments
 from .onnxrt.smooth_quant import smooth
 
@@ -149,6 +150,9 @@ class OnnxRuntimePTQBackend(PTQBackend):
             else:
                 self._quantize_dynamic(source, target, args)
             quantized = onnx.load(str(target))
+        if quant_format == "QDQ" and plan.approach == "static" and args["nodes_to_exclude"]:
+            removed = strip_qdq_into_fp32(quantized, set(args["nodes_to_exclude"]), base)
+            log.debug("removed %d Q/DQ pairs that fed fp32 ops", removed)
         probes.attach(quantized, g.op_probes(proto))
         return quantized
 

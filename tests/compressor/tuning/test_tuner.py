@@ -242,3 +242,30 @@ def test_dynamic_approach_needs_no_calibration_data(tune, mlp, digits, backend, 
     conf = make_conf(approach="dynamic", strategy="basic")
     result = Tuner(backend, mlp, conf, [], lambda m: dm.accuracy(m, digits), workspace=tmp_path).run()
     assert result.met_criterion and result.best_plan.approach == "dynamic"
+
+
+def test_a_plan_the_backend_cannot_build_is_a_failed_trial_not_the_end(tune, mlp, tmp_path):
+    """Calibrators that fail on some data, kernels that do not exist: recorded, then tuning goes on."""
+    from compressor.errors import BackendError
+    from compressor.tuning.history import read_history
+
+    class Flaky(nb.NumpyBackend):
+        def __init__(self, fail_first: int):
+            super().__init__()
+            self.fail_first = fail_first
+            self.calls = 0
+
+        def quantize(self, model, plan, calibration):
+            self.calls += 1
+            if self.calls <= self.fail_first:
+                raise BackendError("calibration 'minmax' failed on inf")
+            return super().quantize(model, plan, calibration)
+
+    result = tune(mlp, strategy="basic", tuner_backend=Flaky(1), workspace=tmp_path / "a")
+    assert result.met_criterion
+    history = read_history(result.history_path)
+    assert history.trials[0].error == "calibration 'minmax' failed on inf"
+    assert history.trials[0].key != result.best_plan.key
+
+    with pytest.raises(BackendError, match="could not build any"):
+        tune(mlp, strategy="basic", max_trials=3, tuner_backend=Flaky(99), workspace=tmp_path / "b")

@@ -67,11 +67,15 @@ def quantizer_arguments(
     if approach == "dynamic":
         op_types = ["MatMul", "Gemm"] + (["Conv"] if any(n.op_type == "Conv" for n, _ in quantized) else [])
         excluded = excluded + [f"{name}_MatMul" for name in excluded if nodes[name].op_type == "Gemm"]
+    extra: dict[str, Any] = {"TensorQuantOverrides": overrides} if overrides else {}
+    if mixes and excluded:
+        # One Q/DQ pair per consumer, so the pairs feeding fp32 ops can be removed (fallback.py).
+        extra["DedicatedQDQPair"] = True
     return {
         "per_channel": per_channel,
         "nodes_to_exclude": excluded,
         "op_types_to_quantize": op_types,
-        "extra_options": {"TensorQuantOverrides": overrides} if overrides else {},
+        "extra_options": extra,
     }
 
 

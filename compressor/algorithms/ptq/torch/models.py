@@ -38,6 +38,14 @@ class StaticInt8Model(torch.nn.Module):
         graph = copy.deepcopy(self.graph_module, memo)
         return StaticInt8Model(graph, self.example_args, compile=self.__dict__["compiled"] is not None)
 
+    def train(self, mode: bool = True) -> StaticInt8Model:
+        # An inference-only int8 graph: eval_funcs call model.eval(), which exported graphs refuse.
+        # Switching modes changes nothing here, so it is accepted and ignored; training is refused.
+        if mode:
+            raise RuntimeError("a static int8 model is inference-only; train the fp32 model (or use QAT)")
+        self.training = False
+        return self
+
     def forward(self, *args: torch.Tensor):
         compiled = self.__dict__["compiled"]
         if compiled is None:

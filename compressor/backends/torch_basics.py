@@ -1,0 +1,40 @@
+"""PyTorch basics: run a module on numpy inputs, fingerprint its weights."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import numpy as np
+import torch
+
+
+def load(model: Any) -> torch.nn.Module:
+    return model
+
+
+def predict(model: Any, inputs: tuple[np.ndarray, ...]) -> np.ndarray:
+    """First output of ``model(*inputs)`` as numpy, in inference mode."""
+    if hasattr(model, "eval"):
+        model.eval()
+    with torch.inference_mode():
+        out = model(*(torch.from_numpy(np.ascontiguousarray(a)) for a in inputs))
+    if isinstance(out, (tuple, list)):
+        out = out[0]
+    if hasattr(out, "logits"):
+        out = out.logits
+    return out.detach().float().cpu().numpy()
+
+
+def runner(model: Any):
+    """A callable mapping positional numpy inputs to the first output."""
+    return lambda inputs: predict(model, inputs)
+
+
+def fingerprint(model: torch.nn.Module) -> str:
+    """Hash of the architecture name and every parameter/buffer: the same trained model, the same id."""
+    digest = hashlib.sha256(type(model).__qualname__.encode())
+    for name, tensor in model.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
