@@ -60,7 +60,7 @@ def fit(
     basics = backends.basics(framework)
     model = basics.load(model)
     eval_func = _eval_func(basics, conf, eval_func, eval_dataloader, eval_metric)
-    calibration = _calibration(conf, calib_dataloader, eval_dataloader)
+    calibration = _calibration(conf, calib_dataloader, eval_dataloader, basics.input_count(model))
     backend = ptq_backend(framework, **(backend_options or {}))
     workspace = Path(workspace) if workspace is not None else _default_workspace(basics, model, conf)
     tuner = Tuner(backend, model, conf, calibration, eval_func, workspace=workspace, resume=resume)
@@ -103,7 +103,7 @@ def _eval_func(basics: Any, conf: PostTrainingQuantConfig, eval_func, eval_datal
     )
 
 
-def _calibration(conf: PostTrainingQuantConfig, calib_dataloader, eval_dataloader) -> list:
+def _calibration(conf: PostTrainingQuantConfig, calib_dataloader, eval_dataloader, arity: int | None) -> list:
     size = conf.calibration_sampling_size[0]
     if conf.approach == "dynamic":
         # Dynamic quantization needs no calibration; one batch still serves latency and op-output probes.
@@ -111,9 +111,9 @@ def _calibration(conf: PostTrainingQuantConfig, calib_dataloader, eval_dataloade
         if source is None:
             return []
         for item in source:
-            return [split_batch(item)[0]]
+            return [split_batch(item, arity=arity)[0]]
         return []
-    return calibration_batches(calib_dataloader, size)
+    return calibration_batches(calib_dataloader, size, arity)
 
 
 def _default_workspace(basics: Any, model: Any, conf: PostTrainingQuantConfig) -> Path:

@@ -26,13 +26,18 @@ def to_numpy(value: Any) -> np.ndarray:
     return np.asarray(value)
 
 
-def split_batch(batch: Any, *, with_labels: bool | None = None) -> tuple[tuple[np.ndarray, ...], Any]:
+def split_batch(
+    batch: Any, *, with_labels: bool | None = None, arity: int | None = None
+) -> tuple[tuple[np.ndarray, ...], Any]:
     """``(inputs, labels)`` from a loader item; labels is None when the item carries none.
 
-    A 2-tuple is read as (inputs, labels) — the convention of torch/gluon loaders and seed 001. Pass
+    A 2-tuple is read as (inputs, labels) — the convention of torch/gluon loaders and seed 001 — unless
+    the model is known (``arity``) to take exactly two inputs and the item holds two plain arrays. Pass
     ``with_labels=False`` for loaders that yield several positional inputs and no labels.
     """
     labels = None
+    if with_labels is None and arity == 2 and isinstance(batch, (tuple, list)) and len(batch) == 2:
+        with_labels = isinstance(batch[0], (tuple, list, Mapping))
     if isinstance(batch, (tuple, list)) and len(batch) == 2 and with_labels is not False:
         batch, labels = batch
         labels = to_numpy(labels)
@@ -47,7 +52,9 @@ def split_batch(batch: Any, *, with_labels: bool | None = None) -> tuple[tuple[n
     return inputs, labels
 
 
-def calibration_batches(dataloader: Iterable[Any], sampling_size: int) -> list[tuple[np.ndarray, ...]]:
+def calibration_batches(
+    dataloader: Iterable[Any], sampling_size: int, arity: int | None = None
+) -> list[tuple[np.ndarray, ...]]:
     """Batches from ``dataloader`` until ``sampling_size`` samples are collected (the last one trimmed)."""
     if dataloader is None:
         raise ConfigError(
@@ -59,7 +66,7 @@ def calibration_batches(dataloader: Iterable[Any], sampling_size: int) -> list[t
     out: list[tuple[np.ndarray, ...]] = []
     seen = 0
     for item in dataloader:
-        inputs, _ = split_batch(item)
+        inputs, _ = split_batch(item, arity=arity)
         take = min(len(inputs[0]), sampling_size - seen)
         out.append(tuple(a[:take] for a in inputs))
         seen += take

@@ -42,5 +42,11 @@ def runner(model: Any, threads: int | None = None):
     return lambda inputs: predict(proto, inputs, sess)
 
 
+def input_count(model: Any) -> int:
+    graph = load(model).graph
+    initializers = {i.name for i in graph.initializer}
+    return sum(1 for i in graph.input if i.name not in initializers)
+
+
 def fingerprint(model: Any) -> str:
     return hashlib.sha256(load(model).SerializeToString()).hexdigest()[:16]

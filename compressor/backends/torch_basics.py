@@ -31,6 +31,11 @@ def runner(model: Any):
     return lambda inputs: predict(model, inputs)
 
 
+def input_count(model: Any) -> int | None:
+    """Unknown for a Python forward: loaders for multi-input torch models yield ((a, b), labels)."""
+    return None
+
+
 def fingerprint(model: torch.nn.Module) -> str:
     """Hash of the architecture name and every parameter/buffer: the same trained model, the same id."""
     digest = hashlib.sha256(type(model).__qualname__.encode())

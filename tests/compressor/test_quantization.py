@@ -171,3 +171,34 @@ def test_usage_errors_are_clear(digits, mlp, tmp_path):
         quantization.fit(object(), PostTrainingQuantConfig(), eval_func=lambda m: 1.0)
     with pytest.raises(ConfigError, match="PostTrainingQuantConfig"):
         quantization.fit(mlp, {"approach": "static"}, eval_func=lambda m: 1.0)
+
+
+@pytest.mark.parametrize(
+    "strategy", ["auto", "basic", "conservative", "mse", "mse_v2", "bayesian", "exhaustive", "random", "tpe"]
+)
+def test_every_strategy_rescues_the_fragile_onnx_model(digits, fragile, tmp_path, strategy):
+    calib, _ = _loaders(digits)
+    conf = PostTrainingQuantConfig(tuning_criterion=TuningCriterion(strategy=strategy, max_trials=25))
+    q = quantization.fit(
+        _export(fragile, tmp_path / "f.onnx"),
+        conf,
+        calib_dataloader=calib,
+        eval_func=_accuracy_of(digits),
+        workspace=tmp_path / "ws",
+    )
+    assert q.met_criterion, q.summary()
+    assert q.q_config["quantized_ops"], "a passing plan must keep int8 ops"
+    assert q.tuning.trials[0].met is False  # the naive plan failed; tuning found the way
+
+
+def test_batches_of_two_input_models_are_not_mistaken_for_labels():
+    from compressor.backends.batches import split_batch
+
+    ids, mask, labels = np.zeros((4, 8), np.int64), np.ones((4, 8), np.int64), np.arange(4)
+    assert len(split_batch((ids, mask), arity=2)[0]) == 2
+    inputs, y = split_batch(((ids, mask), labels), arity=2)
+    assert len(inputs) == 2 and y is labels or (y == labels).all()
+    inputs, y = split_batch((ids, labels), arity=1)
+    assert len(inputs) == 1 and (y == labels).all()
+    inputs, y = split_batch({"input_ids": ids, "attention_mask": mask})
+    assert len(inputs) == 2 and y is None
