@@ -20,7 +20,8 @@ from . import op_rules
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SMOOTH_QUANT_ALPHAS = (0.5, 0.65, 0.8)
+# With alpha "auto", "no smoothing" stays a candidate: on some models plain per-channel int8 is best.
+DEFAULT_SMOOTH_QUANT_ALPHAS = (0.5, 0.65, 0.8, None)
 _UNSET: Any = object()
 
 

@@ -134,8 +134,8 @@ def test_quant_format_restricts_formats_and_unknown_format_is_refused(backend, m
     [
         ({}, (None,)),
         ({"smooth_quant": False, "smooth_quant_args": {"alpha": 0.7}}, (None,)),
-        ({"smooth_quant": True}, (0.5, 0.65, 0.8)),
-        ({"smooth_quant": True, "smooth_quant_args": {"alpha": "auto"}}, (0.5, 0.65, 0.8)),
+        ({"smooth_quant": True}, (0.5, 0.65, 0.8, None)),
+        ({"smooth_quant": True, "smooth_quant_args": {"alpha": "auto"}}, (0.5, 0.65, 0.8, None)),
         ({"smooth_quant": True, "smooth_quant_args": {"alpha": 0.7}}, (0.7,)),
     ],
 )

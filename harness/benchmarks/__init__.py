@@ -1,0 +1,1 @@
+"""Benchmark scripts: they print measured numbers (never asserted by unit tests); the harness runs them."""
