@@ -11,10 +11,14 @@ from . import __version__
 def build_parser() -> argparse.ArgumentParser:
     from models.cli import add_models_commands
 
+    from .report_cli import add_compare_command, add_report_command
+
     parser = argparse.ArgumentParser(prog="harness", description="Benchmark and validate model compression.")
     parser.add_argument("--version", action="version", version=f"harness {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     add_models_commands(sub)
+    add_report_command(sub)
+    add_compare_command(sub)
     return parser
 
 

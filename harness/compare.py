@@ -1,0 +1,239 @@
+"""Regression gate: compare two result sets job by job and decide whether CURRENT regressed.
+
+Checks are small objects with a parseable syntax (``accuracy:0.5``, ``throughput:5%``,
+``latency:10%``): a bare number is an absolute limit (accuracy in percentage points, throughput
+in samples/s, latency in ms), a ``%`` suffix is relative to the baseline. Timing checks widen
+their limit to ``noise_k`` times the run-to-run spread measured from repeated rows, so a noisy
+machine does not make the gate flap.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import os
+from dataclasses import dataclass
+
+import pandas as pd
+
+from reports.frame import aggregate_repeats, load_results, method_label
+
+DEFAULT_NOISE_K = 3.0
+
+
+class CheckSyntaxError(ValueError):
+    """A check string that does not parse; the message names the value and the allowed syntax."""
+
+
+@dataclass(frozen=True)
+class Metric:
+    column: str
+    higher_is_better: bool
+    unit: str  # unit of an absolute threshold
+    scale: float  # column value * scale = value in ``unit``
+    noisy: bool  # timing metrics are widened by the measured spread
+
+
+METRICS = {
+    "accuracy": Metric("accuracy", True, "points", 100.0, noisy=False),
+    "throughput": Metric("throughput", True, "samples/s", 1.0, noisy=True),
+    "latency": Metric("latency_ms_p50", False, "ms", 1.0, noisy=True),
+}
+SYNTAX = "METRIC:NUMBER (absolute) or METRIC:NUMBER% (relative), METRIC one of " + ", ".join(METRICS)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    verdict: str  # "regressed" | "improved" | "unchanged" | "not comparable"
+    message: str
+
+
+@dataclass(frozen=True)
+class Check:
+    """Fails when ``metric`` gets worse than ``threshold`` (relative fraction when ``relative``)."""
+
+    metric: str
+    threshold: float
+    relative: bool
+
+    def __str__(self) -> str:
+        return f"{self.metric}:{self.threshold * 100:g}%" if self.relative else f"{self.metric}:{self.threshold:g}"
+
+    def evaluate(self, base: float, cur: float, spread: float = math.nan, noise_k: float = DEFAULT_NOISE_K) -> Outcome:
+        """Compare one job's baseline and current value; ``spread`` is the relative run-to-run std."""
+        spec = METRICS[self.metric]
+        if _nan(base) or _nan(cur):
+            return Outcome("not comparable", f"{self.metric}: missing value ({_show(base)} -> {_show(cur)})")
+        sign = 1.0 if spec.higher_is_better else -1.0
+        worse = sign * (base - cur)  # > 0 means worse, in column units
+        if self.relative:
+            if base == 0:
+                return Outcome("not comparable", f"{self.metric}: baseline is 0, a relative change is undefined")
+            change, limit, unit = worse / abs(base), self.threshold, "%"
+            shown = 100.0 * change
+        else:
+            change, limit, unit = worse * spec.scale, self.threshold, f" {spec.unit}"
+            shown = change
+        noise_note = ""
+        if spec.noisy and not _nan(spread):
+            noise = noise_k * spread if self.relative else noise_k * spread * abs(base) * spec.scale
+            if noise > limit:
+                limit = noise
+                noise_note = f", widened to {noise_k:g}x measured spread"
+        shown_limit = 100.0 * limit if self.relative else limit
+        detail = f"{self.metric} {_show(base * spec.scale)} -> {_show(cur * spec.scale)}"
+        if change > limit:
+            return Outcome("regressed", f"{detail}: worse by {shown:.2f}{unit} > {shown_limit:.2f}{unit}{noise_note}")
+        if -change > limit:
+            return Outcome("improved", f"{detail}: better by {-shown:.2f}{unit}")
+        return Outcome("unchanged", f"{detail}: within {shown_limit:.2f}{unit}{noise_note}")
+
+
+def parse_check(text: str) -> Check:
+    """``"throughput:5%"`` -> ``Check("throughput", 0.05, relative=True)``; raises CheckSyntaxError."""
+    name, sep, value = str(text).strip().partition(":")
+    name = name.strip().lower()
+    if not sep:
+        raise CheckSyntaxError(f"cannot parse check {text!r}: expected {SYNTAX}")
+    if name not in METRICS:
+        close = difflib.get_close_matches(name, METRICS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise CheckSyntaxError(f"cannot parse check {text!r}: unknown metric {name!r}{hint}; expected {SYNTAX}")
+    value = value.strip()
+    relative = value.endswith("%")
+    try:
+        number = float(value[:-1] if relative else value)
+    except ValueError:
+        raise CheckSyntaxError(f"cannot parse check {text!r}: {value!r} is not a number; expected {SYNTAX}") from None
+    if not math.isfinite(number) or number < 0:
+        raise CheckSyntaxError(f"cannot parse check {text!r}: the threshold must be a finite number >= 0")
+    return Check(name, number / 100.0 if relative else number, relative)
+
+
+@dataclass(frozen=True)
+class JobComparison:
+    job_id: str
+    method: str
+    model: str
+    status: str  # regressed | improved | unchanged | new failure | fixed | still failing | new job | missing
+    # (missing = not comparable: absent from CURRENT, or no check had values on both sides)
+    messages: tuple[str, ...]
+
+    @property
+    def failing(self) -> bool:
+        return self.status in ("regressed", "new failure")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    jobs: tuple[JobComparison, ...]
+    checks: tuple[Check, ...]
+    fail_on_missing: bool = False
+
+    @property
+    def regressed(self) -> bool:
+        return any(j.failing or (self.fail_on_missing and j.status == "missing") for j in self.jobs)
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for job in self.jobs:
+            out[job.status] = out.get(job.status, 0) + 1
+        return out
+
+    def to_markdown(self) -> str:
+        lines = [
+            "| Job | Model | Method | Verdict | Details |",
+            "|---|---|---|---|---|",
+        ]
+        for job in self.jobs:
+            verdict = f"**{job.status}**" if job.failing else job.status
+            details = "; ".join(job.messages).replace("|", "\\|")
+            lines.append(f"| `{job.job_id}` | {job.model} | {job.method} | {verdict} | {details} |")
+        summary = ", ".join(f"{n} {status}" for status, n in sorted(self.counts().items()))
+        checks = ", ".join(str(c) for c in self.checks)
+        result = "REGRESSION" if self.regressed else "no regression"
+        return "\n".join(lines) + f"\n\n{result}: {summary or 'no jobs'} (checks: {checks or 'none'})\n"
+
+
+def compare(
+    baseline: pd.DataFrame | str | os.PathLike,
+    current: pd.DataFrame | str | os.PathLike,
+    checks: list[Check] | tuple[Check, ...],
+    noise_k: float = DEFAULT_NOISE_K,
+    fail_on_missing: bool = False,
+) -> Comparison:
+    """Match jobs by ``job_id`` and mark each; a results path is read with ``pandas.read_parquet``."""
+    base = aggregate_repeats(load_results(baseline)).set_index("job_id", drop=False)
+    cur = aggregate_repeats(load_results(current)).set_index("job_id", drop=False)
+    fallback = pooled_spread([base, cur])
+    out = []
+    for job_id in list(base.index) + [j for j in cur.index if j not in base.index]:
+        b = base.loc[job_id] if job_id in base.index else None
+        c = cur.loc[job_id] if job_id in cur.index else None
+        out.append(_compare_job(str(job_id), b, c, checks, noise_k, fallback))
+    return Comparison(tuple(out), tuple(checks), fail_on_missing)
+
+
+def pooled_spread(frames: list[pd.DataFrame]) -> float:
+    """Relative throughput std pooled over every job with repeats (weighted by n-1); NaN without repeats."""
+    num = den = 0.0
+    for frame in frames:
+        for std, n in zip(frame["throughput_rel_std"], frame["throughput_n"], strict=True):
+            if not _nan(std) and n >= 2:
+                num += (n - 1) * std * std
+                den += n - 1
+    return math.sqrt(num / den) if den else math.nan
+
+
+def _job_spread(b: pd.Series, c: pd.Series, fallback: float) -> float:
+    spread = pooled_spread([pd.DataFrame([b]), pd.DataFrame([c])])
+    return fallback if _nan(spread) else spread
+
+
+def _compare_job(job_id, b, c, checks, noise_k, fallback) -> JobComparison:
+    row = c if c is not None else b
+    method, model = method_label(row["technique"], row["strategy"]), str(row["model"])
+    if b is None:
+        return JobComparison(job_id, method, model, "new job", ("not in baseline",))
+    if c is None:
+        return JobComparison(job_id, method, model, "missing", ("not in current results (not comparable)",))
+    b_ok, c_ok = b["status"] == "ok", c["status"] == "ok"
+    if b_ok and not c_ok:
+        return JobComparison(job_id, method, model, "new failure", (f"{c['status']}: {_error(c)}",))
+    if c_ok and not b_ok:
+        return JobComparison(job_id, method, model, "fixed", (f"was {b['status']}: {_error(b)}",))
+    if not b_ok:
+        return JobComparison(job_id, method, model, "still failing", (f"{c['status']}: {_error(c)}",))
+    spread = _job_spread(b, c, fallback)
+    outcomes = [
+        ch.evaluate(float(b[METRICS[ch.metric].column]), float(c[METRICS[ch.metric].column]), spread, noise_k)
+        for ch in checks
+    ]
+    verdicts = {o.verdict for o in outcomes}
+    if "regressed" in verdicts:
+        status = "regressed"
+    elif "improved" in verdicts:
+        status = "improved"
+    elif verdicts == {"not comparable"}:
+        status = "missing"
+    else:
+        status = "unchanged"
+    return JobComparison(job_id, method, model, status, tuple(o.message for o in outcomes))
+
+
+def _error(row: pd.Series) -> str:
+    error = row.get("error")
+    return "no error recorded" if _nan(error) else str(error).splitlines()[0] if str(error) else "no error recorded"
+
+
+def _nan(value: object) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _show(value: float) -> str:
+    return "n/a" if _nan(value) else f"{value:.4g}"

@@ -1,0 +1,142 @@
+"""Load a results directory into a DataFrame and fold repeated measurements into one row per job.
+
+The schema is owned by ``harness.results``; this module only relies on the column names and
+tolerates optional columns being absent (they read as missing values).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import ResultsError
+
+REQUIRED_COLUMNS = ("job_id", "model", "technique", "status")
+TECHNIQUE_ORDER = ("fp32", "fp32_optimized", "int8_minmax", "int8_entropy", "int8_percentile", "dynamic", "tuned")
+# Measurements that repeats are folded over (median); everything else is taken from the first row.
+MEASURED_COLUMNS = (
+    "accuracy",
+    "fp32_accuracy",
+    "relative_loss",
+    "trials",
+    "tuning_seconds",
+    "latency_ms_p50",
+    "latency_ms_p90",
+    "latency_ms_p99",
+    "throughput",
+    "model_size_bytes",
+    "speedup_vs_fp32",
+    "speedup_vs_fp32_optimized",
+    "wall_seconds",
+)
+OPTIONAL_COLUMNS = MEASURED_COLUMNS + (
+    "framework",
+    "strategy",
+    "error",
+    "fp32_ops",
+    "batch_size",
+    "git_sha",
+    "package_versions",
+    "cpu_model",
+    "cpu_flags",
+    "cores_used",
+    "cpus",
+    "pinning",
+    "python",
+    "hostname",
+    "seed",
+    "run_id",
+    "schema_version",
+)
+
+
+def load_results(source: pd.DataFrame | str | os.PathLike) -> pd.DataFrame:
+    """A copy of ``source`` (a DataFrame, or a parquet file/directory) with every optional column present."""
+    if isinstance(source, pd.DataFrame):
+        frame = source.copy()
+    else:
+        path = Path(source)
+        if not path.exists():
+            raise ResultsError(f"results not found: {str(path)!r} (expected a parquet file or directory)")
+        try:
+            frame = pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises several unrelated types for unreadable input
+            raise ResultsError(f"cannot read results {str(path)!r} as parquet: {exc}") from None
+    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ResultsError(f"results lack required columns {missing}; found {sorted(map(str, frame.columns))}")
+    for column in OPTIONAL_COLUMNS:
+        if column not in frame.columns:
+            frame[column] = None
+    for column in MEASURED_COLUMNS:
+        frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    return frame
+
+
+def method_label(technique: str, strategy: object = None) -> str:
+    """``tuned (mse)`` for a tuned job, the bare technique otherwise."""
+    if _missing(strategy) or strategy == "":
+        return str(technique)
+    return f"{technique} ({strategy})"
+
+
+def fp32_ops_count(value: object) -> int | None:
+    """Number of ops kept in fp32 from the JSON list column; None when unknown."""
+    if _missing(value):
+        return None
+    if isinstance(value, (list, tuple)):
+        return len(value)
+    try:
+        parsed = json.loads(value)
+    except (TypeError, ValueError):
+        return None
+    return len(parsed) if isinstance(parsed, list) else None
+
+
+def aggregate_repeats(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per ``job_id``: medians of the ok repeats, ``repeats`` and ``throughput_rel_std`` added.
+
+    A job with at least one ok repeat counts as ok (its failed repeats are ignored); a job with
+    none keeps its last row, so the reported error is the latest one.
+    """
+    rows = []
+    for _, group in frame.groupby("job_id", sort=False):
+        ok = group[group["status"] == "ok"]
+        chosen = ok if len(ok) else group.tail(1)
+        row = chosen.iloc[0].copy()
+        for column in MEASURED_COLUMNS:
+            values = chosen[column].dropna()
+            row[column] = float(values.median()) if len(values) else math.nan
+        row["repeats"] = len(chosen)
+        row["throughput_rel_std"] = relative_std(chosen["throughput"])
+        row["throughput_n"] = int(chosen["throughput"].notna().sum())
+        rows.append(row)
+    out = pd.DataFrame(rows).reset_index(drop=True)
+    out["method"] = [method_label(t, s) for t, s in zip(out["technique"], out["strategy"], strict=True)]
+    out["technique_rank"] = [_technique_rank(t) for t in out["technique"]]
+    return out
+
+
+def relative_std(values: pd.Series) -> float:
+    """Sample std divided by the mean; NaN with fewer than two values."""
+    values = values.dropna()
+    if len(values) < 2 or values.mean() == 0:
+        return math.nan
+    return float(values.std(ddof=1) / abs(values.mean()))
+
+
+def _technique_rank(technique: object) -> int:
+    return TECHNIQUE_ORDER.index(technique) if technique in TECHNIQUE_ORDER else len(TECHNIQUE_ORDER)
+
+
+def _missing(value: object) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # lists/arrays are not missing
+        return False

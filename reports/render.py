@@ -1,0 +1,152 @@
+"""``report.md`` and a self-contained ``report.html`` (PNG charts inlined as data URIs) from results."""
+
+from __future__ import annotations
+
+import base64
+import math
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from jinja2 import Environment as Jinja
+from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
+
+from .environment import summarize_environment
+from .frame import aggregate_repeats, fp32_ops_count, load_results
+from .plots import pareto_plot, tuning_cost_plot
+
+TEMPLATES = Path(__file__).with_name("templates")
+TABLE_HEADER = (
+    "Optimization method",
+    "Top 1 accuracy",
+    "Top 1 relative accuracy loss [%]",
+    "Tuning cost [s]",
+    "Trials",
+    "Latency p50 [ms]",
+    "Speedup vs fp32",
+    "Speedup vs fp32 optimized",
+    "Ops kept in fp32",
+)
+
+
+@dataclass(frozen=True)
+class ModelSection:
+    title: str
+    slug: str
+    rows: list[list[str]]
+    failed: list[dict[str, str]]
+    pareto_png: str | None
+    max_repeats: int
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    markdown: Path
+    html: Path
+    images: list[Path]
+
+
+def write_report(results: pd.DataFrame | str | os.PathLike, out_dir: str | os.PathLike) -> ReportFiles:
+    """Render ``report.md``, ``report.html`` and the PNGs they show into ``out_dir`` (created)."""
+    jobs = aggregate_repeats(load_results(results))
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    images: list[Path] = []
+    sections = []
+    for (model, framework), group in jobs.groupby(["model", _framework_key(jobs)], sort=True, dropna=False):
+        title = f"{model} ({framework})" if framework else str(model)
+        slug = _slug(title)
+        group = group.sort_values(["technique_rank", "method"], kind="stable")
+        png = pareto_plot(group, f"{title}: accuracy loss vs speedup", out / f"pareto_{slug}.png")
+        if png:
+            images.append(png)
+        ok = group[group["status"] == "ok"]
+        sections.append(
+            ModelSection(
+                title=title,
+                slug=slug,
+                rows=[table_row(row) for _, row in ok.iterrows()],
+                failed=[_failure(row) for _, row in group[group["status"] != "ok"].iterrows()],
+                pareto_png=png.name if png else None,
+                max_repeats=int(group["repeats"].max()),
+            )
+        )
+    cost_png = tuning_cost_plot(jobs, out / "tuning_cost.png")
+    if cost_png:
+        images.append(cost_png)
+    context = {
+        "header": TABLE_HEADER,
+        "sections": sections,
+        "cost_png": cost_png.name if cost_png else None,
+        "env": summarize_environment(jobs),
+        "run_ids": sorted({str(r) for r in jobs["run_id"].dropna()}),
+        "n_jobs": len(jobs),
+        "n_failed": int((jobs["status"] != "ok").sum()),
+    }
+    md_path, html_path = out / "report.md", out / "report.html"
+    md_path.write_text(_jinja(autoescape=False).get_template("report.md.j2").render(**context), encoding="utf-8")
+    html = _jinja(autoescape=True).get_template("report.html.j2")
+    inline = {p.name: _data_uri(p) for p in images}
+    html_path.write_text(html.render(images=inline, **context), encoding="utf-8")
+    return ReportFiles(markdown=md_path, html=html_path, images=images)
+
+
+def table_row(row: pd.Series) -> list[str]:
+    """One seed-002 table row as display strings; unknown values show as an em dash."""
+    ops = fp32_ops_count(row.get("fp32_ops"))
+    return [
+        str(row["method"]),
+        _fmt(row["accuracy"], "{:.4f}"),
+        _fmt(100.0 * row["relative_loss"], "{:.2f}"),
+        _fmt(row["tuning_seconds"], "{:.2f}"),
+        _fmt(row["trials"], "{:.0f}"),
+        _fmt(row["latency_ms_p50"], "{:.3f}"),
+        _fmt(row["speedup_vs_fp32"], "{:.2f}"),
+        _fmt(row["speedup_vs_fp32_optimized"], "{:.2f}"),
+        "—" if ops is None else str(ops),
+    ]
+
+
+def _failure(row: pd.Series) -> dict[str, str]:
+    error = row.get("error")
+    reason = "no error recorded" if error is None or (isinstance(error, float) and math.isnan(error)) else str(error)
+    return {"method": str(row["method"]), "job_id": str(row["job_id"]), "status": str(row["status"]), "error": reason}
+
+
+def _framework_key(jobs: pd.DataFrame) -> pd.Series:
+    return jobs["framework"].fillna("").astype(str)
+
+
+def _fmt(value: object, pattern: str) -> str:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return "—"
+    return "—" if math.isnan(number) else pattern.format(number)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower() or "model"
+
+
+def _data_uri(path: Path) -> str:
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def _md_cell(text: object) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _jinja(autoescape: bool) -> Jinja:
+    env = Jinja(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=select_autoescape(["html.j2"]) if autoescape else False,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["md"] = _md_cell
+    return env

@@ -1,0 +1,65 @@
+import base64
+import re
+
+import pandas as pd
+import pytest
+
+from reports.errors import ResultsError
+from reports.frame import aggregate_repeats, load_results
+from reports.render import write_report
+
+
+def test_report_writes_markdown_and_self_contained_html(results_dir, tmp_path):
+    files = write_report(results_dir, tmp_path / "out")
+    md = files.markdown.read_text()
+    html = files.html.read_text()
+
+    assert "## resnet50_v2 (mxnet)" in md and "## bert_mini (torch)" in md
+    assert "| Optimization method | Top 1 accuracy | Top 1 relative accuracy loss [%]" in md
+    # seed 002 row: naive int8 keeps nothing in fp32, loses 71.33 %, is 6.91x faster than fp32
+    assert "| int8_minmax | 0.2207 | 71.33 | 11.29 | 1 | 45.810 | 6.91 | 3.23 | 0 |" in md
+    assert "| tuned (mycustom) | 0.7699 | 0.00 | 370.29 | 30 | 70.070 | 4.52 | 2.11 | 3 |" in md
+    assert "**tuned (bayesian)**" in md and "no plan met 1.5% relative loss" in md
+    assert "RuntimeError: unsupported op \\| Gemm" in md  # a pipe in an error must not break the list
+    assert "3a19f0e50d75" in md and "Xeon(R) Platinum 8375C" in md and "mxnet 2.0.0b20220902" in md
+    assert "has avx2 fma avx512f avx512bw avx512_vnni" in md
+
+    for method in ("fp32_optimized", "int8_entropy", "tuned (basic)", "tuned (mse)"):
+        assert f"<td>{method}</td>" in html
+    assert not re.search(r"""(src|href)=["'](?!data:)""", html), "HTML must not reference external files"
+    assert "<link" not in html and "<script" not in html
+    uris = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
+    assert len(uris) == 3  # two Pareto plots and the tuning cost chart
+    assert all(base64.b64decode(u).startswith(b"\x89PNG") for u in uris)
+    assert sorted(p.name for p in files.images) == [
+        "pareto_bert_mini_torch.png",
+        "pareto_resnet50_v2_mxnet.png",
+        "tuning_cost.png",
+    ]
+    assert "(pareto_resnet50_v2_mxnet.png)" in md
+
+
+def test_repeats_fold_into_medians(results_frame, tmp_path):
+    repeated = pd.concat([results_frame, results_frame.assign(latency_ms_p50=results_frame["latency_ms_p50"] * 3)])
+    repeated = pd.concat([repeated, results_frame])
+    jobs = aggregate_repeats(load_results(repeated))
+    assert len(jobs) == len(results_frame)
+    fp32 = jobs[jobs["job_id"] == "resnet50_v2-mxnet-fp32-none"].iloc[0]
+    assert fp32["latency_ms_p50"] == pytest.approx(316.50) and fp32["repeats"] == 3
+    md = write_report(repeated, tmp_path / "out").markdown.read_text()
+    assert "medians over up to 3 repeated measurements" in md
+
+
+def test_report_without_tuned_or_ok_jobs_still_renders(results_frame, tmp_path):
+    only_failed = results_frame[results_frame["status"] != "ok"]
+    files = write_report(only_failed, tmp_path / "out")
+    assert "No successful jobs." in files.markdown.read_text()
+    # the timed-out bayesian search still cost time: only the cost chart remains
+    assert [p.name for p in files.images] == ["tuning_cost.png"]
+
+
+def test_unreadable_results_raise_an_actionable_error(tmp_path):
+    with pytest.raises(ResultsError, match="results not found"):
+        load_results(tmp_path / "nope")
+    with pytest.raises(ResultsError, match=r"lack required columns \['status'\]"):
+        load_results(pd.DataFrame({"job_id": ["a"], "model": ["m"], "technique": ["fp32"]}))
