@@ -12,10 +12,12 @@ def build_parser() -> argparse.ArgumentParser:
     from models.cli import add_models_commands
 
     from .report_cli import add_compare_command, add_report_command
+    from .run_cli import add_run_command
 
     parser = argparse.ArgumentParser(prog="harness", description="Benchmark and validate model compression.")
     parser.add_argument("--version", action="version", version=f"harness {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    add_run_command(sub)
     add_models_commands(sub)
     add_report_command(sub)
     add_compare_command(sub)

@@ -202,3 +202,20 @@ def test_batches_of_two_input_models_are_not_mistaken_for_labels():
     assert len(inputs) == 1 and (y == labels).all()
     inputs, y = split_batch({"input_ids": ids, "attention_mask": mask})
     assert len(inputs) == 2 and y is None
+
+
+@pytest.mark.parametrize("algorithm", ["kl", "percentile"])
+def test_histogram_calibration_with_a_short_last_batch(digits, mlp, tmp_path, algorithm):
+    calib, _ = _loaders(digits)  # batches of 50; 130 samples leave a short last batch of 30
+    conf = PostTrainingQuantConfig(
+        calibration_sampling_size=[130], op_type_dict={".*": {"activation": {"algorithm": [algorithm]}}}
+    )
+    q = quantization.fit(
+        _export(mlp, tmp_path / "m.onnx"),
+        conf,
+        calib_dataloader=calib,
+        eval_func=_accuracy_of(digits),
+        workspace=tmp_path / "ws",
+    )
+    assert q.plan.calibration == ("entropy" if algorithm == "kl" else "percentile")
+    assert q.met_criterion

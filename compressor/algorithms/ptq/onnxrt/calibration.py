@@ -12,6 +12,7 @@ import hashlib
 import inspect
 import io
 import logging
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,25 @@ def feeds(signature: Sequence[tuple[str, Any]], batch: Any) -> dict[str, np.ndar
     return out
 
 
+def _equal_batches(feeds_list: list[dict[str, np.ndarray]]) -> list[dict[str, np.ndarray]]:
+    """Re-cut batches to one size (the gcd of the sizes), keeping every sample.
+
+    ORT's histogram calibrators (entropy, percentile) stack per-batch outputs with ``np.asarray`` and
+    fail on a shorter last batch ("inhomogeneous shape"); equal batches avoid that.
+    """
+    sizes = {len(next(iter(f.values()))) for f in feeds_list if f}
+    if len(sizes) <= 1:
+        return feeds_list
+    names = list(feeds_list[0])
+    try:
+        joined = {n: np.concatenate([f[n] for f in feeds_list]) for n in names}
+    except ValueError:  # other dimensions differ too: nothing to re-cut
+        return feeds_list
+    step = math.gcd(*sizes)
+    total = len(joined[names[0]])
+    return [{n: joined[n][i : i + step] for n in names} for i in range(0, total, step)]
+
+
 class BatchReader:
     """ORT's ``CalibrationDataReader`` protocol over in-memory batches.
 
@@ -59,7 +79,7 @@ class BatchReader:
     """
 
     def __init__(self, signature: Sequence[tuple[str, Any]], batches: Sequence[Any]) -> None:
-        self._feeds = [feeds(signature, batch) for batch in batches]
+        self._feeds = _equal_batches([feeds(signature, batch) for batch in batches])
         self._start, self._end = 0, len(self._feeds)
         self._next = 0
 

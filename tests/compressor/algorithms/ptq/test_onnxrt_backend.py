@@ -344,3 +344,11 @@ def test_missing_onnxruntime_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # makes `import onnxruntime` fail
     with pytest.raises(BackendError, match=r"pip install 'compressor\[onnx\]'"):
         deps.ort()
+
+
+def test_histogram_calibration_accepts_a_short_last_batch():
+    from compressor.algorithms.ptq.onnxrt.calibration import _equal_batches
+
+    batches = [{"x": np.ones((32, 4), np.float32)}, {"x": np.zeros((4, 4), np.float32)}]
+    cut = _equal_batches(batches)
+    assert {len(b["x"]) for b in cut} == {4} and sum(len(b["x"]) for b in cut) == 36

@@ -1,0 +1,89 @@
+"""Run a job's models: load the fp32 model, predict numpy batches, time runs; one class per framework."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+Predict = Callable[[Any], np.ndarray]
+
+
+class OnnxRuntime:
+    """ONNX Runtime CPU sessions (all graph optimizations, ``threads`` intra-op threads)."""
+
+    zoo_framework = "onnx"
+    backend_name = "onnxrt"
+
+    def __init__(self, threads: int) -> None:
+        self.threads = threads
+
+    def load_fp32(self, entry: Any) -> Any:
+        import onnx
+
+        return onnx.load(str(entry.prepare(framework="onnx").model))
+
+    def predictor(self, model: Any) -> Predict:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self.threads
+        options.inter_op_num_threads = 1
+        data = model if isinstance(model, bytes) else model.SerializeToString()
+        session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+        inputs = session.get_inputs()
+        types = {i.name: _NUMPY_TYPES.get(i.type) for i in inputs}
+        first_output = session.get_outputs()[0].name
+
+        def predict(x: Any) -> np.ndarray:
+            feed = dict(x) if isinstance(x, dict) else {inputs[0].name: x}
+            feed = {k: (v.astype(types[k]) if types.get(k) and v.dtype != types[k] else v) for k, v in feed.items()}
+            return session.run([first_output], feed)[0]
+
+        return predict
+
+
+class TorchRuntime:
+    """Eager (or compiled int8) torch modules under ``torch.inference_mode``."""
+
+    zoo_framework = "torch"
+    backend_name = "torch"
+
+    def __init__(self, threads: int) -> None:
+        import torch
+
+        torch.set_num_threads(threads)
+        self.threads = threads
+
+    def load_fp32(self, entry: Any) -> Any:
+        return entry.prepare(framework="torch").model.eval()
+
+    def predictor(self, model: Any) -> Predict:
+        import torch
+
+        def predict(x: Any) -> np.ndarray:
+            with torch.inference_mode():
+                if isinstance(x, dict):
+                    out = model(**{k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in x.items()})
+                else:
+                    out = model(torch.from_numpy(np.ascontiguousarray(x)))
+            return out.float().numpy()
+
+        return predict
+
+
+_NUMPY_TYPES = {
+    "tensor(float)": np.float32,
+    "tensor(int64)": np.int64,
+    "tensor(int32)": np.int32,
+    "tensor(double)": np.float64,
+}
+
+RUNTIMES = {"onnxrt": OnnxRuntime, "torch": TorchRuntime}
+
+
+def runtime(framework: str, threads: int) -> OnnxRuntime | TorchRuntime:
+    if framework not in RUNTIMES:
+        raise KeyError(f"no runtime for framework {framework!r}; known: {', '.join(RUNTIMES)}")
+    return RUNTIMES[framework](threads)
