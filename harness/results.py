@@ -50,6 +50,12 @@ _COLUMNS: list[tuple[str, pa.DataType, str]] = [
     ("latency_ms_p90", pa.float64(), "90th percentile latency in ms at batch_size."),
     ("latency_ms_p99", pa.float64(), "99th percentile latency in ms at batch_size."),
     ("throughput", pa.float64(), "Samples/s at throughput_batch (median run)."),
+    (
+        "throughput_rounds_rel_std",
+        pa.float64(),
+        "Relative std of throughput across the job's A/B rounds (run-to-run spread).",
+    ),
+    ("throughput_rounds", pa.int64(), "Rounds behind throughput_rounds_rel_std."),
     ("batch_size", pa.int64(), "Batch size of the latency columns."),
     ("throughput_batch", pa.int64(), "Batch size of the throughput column."),
     ("model_size_bytes", pa.int64(), "Serialized size of the measured model."),

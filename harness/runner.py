@@ -124,7 +124,12 @@ def run_job(job: Job, workspace: Path) -> dict[str, Any]:
     latency_batch = take(x_eval, np.arange(settings.batch_size) % n)
     lat = measure(predictors, latency_batch, settings, settings.iterations)
     tp_batch = take(x_eval, np.arange(settings.throughput_batch) % n)
-    tp = measure({"model": predictors["model"]}, tp_batch, settings, max(3, settings.iterations // 5))
+    tp_iterations = max(3, settings.iterations // 5)
+    tp = measure({"model": predictors["model"]}, tp_batch, settings, tp_iterations)
+    per_round = [
+        settings.throughput_batch / (statistics.median(tp["model"][i : i + tp_iterations]) / 1e3)
+        for i in range(0, len(tp["model"]), tp_iterations)
+    ]
     p50 = statistics.median(lat["model"])
     try:
         size = int(backend.size_bytes(compressed.model))
@@ -145,6 +150,10 @@ def run_job(job: Job, workspace: Path) -> dict[str, Any]:
         "latency_ms_p90": _percentile(lat["model"], 90),
         "latency_ms_p99": _percentile(lat["model"], 99),
         "throughput": settings.throughput_batch / (statistics.median(tp["model"]) / 1e3),
+        "throughput_rounds_rel_std": (
+            statistics.stdev(per_round) / statistics.mean(per_round) if len(per_round) > 1 else None
+        ),
+        "throughput_rounds": len(per_round),
         "batch_size": settings.batch_size,
         "throughput_batch": settings.throughput_batch,
         "model_size_bytes": size,

@@ -114,6 +114,11 @@ def aggregate_repeats(frame: pd.DataFrame) -> pd.DataFrame:
         row["repeats"] = len(chosen)
         row["throughput_rel_std"] = relative_std(chosen["throughput"])
         row["throughput_n"] = int(chosen["throughput"].notna().sum())
+        within = row.get("throughput_rounds_rel_std")
+        if row["throughput_n"] < 2 and within is not None and not pd.isna(within):
+            # One run: the spread its own A/B rounds measured is the run-to-run estimate.
+            row["throughput_rel_std"] = float(within)
+            row["throughput_n"] = int(row.get("throughput_rounds") or 0)
         rows.append(row)
     out = pd.DataFrame(rows).reset_index(drop=True)
     out["method"] = [method_label(t, s) for t, s in zip(out["technique"], out["strategy"], strict=True)]

@@ -143,3 +143,15 @@ def test_parse_errors_name_the_value_and_the_syntax(text, names):
     assert names in message
     if "finite" not in names:
         assert "METRIC:NUMBER" in message and "accuracy, throughput, latency" in message
+
+
+@pytest.mark.parametrize(("within_run_spread", "regressed"), [(0.08, False), (0.005, True)])
+def test_single_runs_use_their_own_round_to_round_spread(within_run_spread, regressed):
+    """Nightly rows carry the spread of their A/B rounds; a 10% drop inside 3x that spread is noise."""
+    base, cur = run(BASE), run(with_change("int8_minmax", throughput=360.0))
+    for frame in (base, cur):
+        frame["throughput_rounds_rel_std"] = within_run_spread
+        frame["throughput_rounds"] = 3
+    result = compare(base, cur, DEFAULT)
+    assert result.regressed is regressed
+    assert verdicts(result)["int8_minmax"] == ("regressed" if regressed else "unchanged")
