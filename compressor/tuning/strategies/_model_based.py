@@ -3,6 +3,7 @@ each proposal is the best-scoring unseen candidate under the strategy's surrogat
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Sequence
 
 import numpy as np
@@ -41,8 +42,9 @@ class ModelBasedStrategy(TuneStrategy):
         values = self.acquisition(codes, y, cand)
         return pool[int(np.argmax(values))][1]
 
+    @abstractmethod
     def acquisition(self, codes: np.ndarray, y: np.ndarray, candidates: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """Score each candidate code (higher = try first) from the evaluated codes and their scores."""
 
     def _candidates(self, history: Sequence[Trial], mutations: bool) -> list[tuple[list[int], Plan]]:
         """Unseen plans: random samples, plus one-step mutations of the best trials so far.

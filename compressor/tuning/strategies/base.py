@@ -38,6 +38,7 @@ Contract:
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -49,7 +50,7 @@ from ..space import TuningSpace
 from ..trial import Trial
 
 
-class TuneStrategy:
+class TuneStrategy(ABC):
     """Base class of strategies (subclassing is optional: duck typing on ``propose`` is enough)."""
 
     def __init__(self, space: TuningSpace, seed: int = 0, options: Mapping[str, Any] | None = None) -> None:
@@ -59,8 +60,9 @@ class TuneStrategy:
         self.rng = np.random.default_rng(self.seed)
         self.sensitivity: Any = None
 
+    @abstractmethod
     def propose(self, history: Sequence[Trial]) -> Plan | None:
-        raise NotImplementedError(f"{type(self).__name__}.propose(history) must return a Plan or None")
+        """The next plan to evaluate, or None when the strategy has nothing more to try."""
 
     def op_sensitivity(self, plan: Plan) -> dict[str, float]:
         if self.sensitivity is None:
@@ -86,8 +88,9 @@ class SequentialStrategy(TuneStrategy):
         self._by_key: dict[str, Trial] = {}
         self._generator: Iterator[Plan] | None = None
 
+    @abstractmethod
     def candidates(self) -> Iterator[Plan]:
-        raise NotImplementedError
+        """Yield plans in the order to try them."""
 
     def propose(self, history: Sequence[Trial]) -> Plan | None:
         self.history = list(history)
