@@ -5,6 +5,7 @@ Uses the Agg backend explicitly so rendering works headless and never opens a wi
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import matplotlib
@@ -71,7 +72,8 @@ def tuning_cost_plot(jobs: pd.DataFrame, path: Path) -> Path | None:
             for strategy in strategies:
                 cell = sub[sub["strategy"].astype(str) == strategy]
                 vals = cell[metric].dropna()
-                heights.append(float(vals.median()) if len(vals) else 0.0)
+                # No job for this (model, strategy): no bar, rather than a bar at 0 that reads as "free".
+                heights.append(float(vals.median()) if len(vals) else math.nan)
                 failed.append(bool(len(cell)) and bool((cell["status"] != "ok").all()))
             xs = [k + (m - (len(models) - 1) / 2) * width for k in range(len(strategies))]
             bars = ax.bar(xs, heights, width=width * 0.95, label=model, color=f"C{m}", edgecolor="black", lw=0.4)
@@ -79,7 +81,9 @@ def tuning_cost_plot(jobs: pd.DataFrame, path: Path) -> Path | None:
             for bar, fail in zip(bars, failed, strict=True):
                 if fail:
                     bar.set_hatch("///")
-            labels = [f"{h:.0f}" if metric == "trials" or h >= 100 else f"{h:.1f}" for h in heights]
+            labels = [
+                "" if math.isnan(h) else f"{h:.0f}" if metric == "trials" or h >= 100 else f"{h:.1f}" for h in heights
+            ]
             ax.bar_label(bars, labels=labels, fontsize=7, padding=2)
             any_failed = any_failed or any(failed)
         ax.set_xticks(range(len(strategies)), strategies, rotation=20 if len(strategies) > 5 else 0)
