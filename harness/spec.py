@@ -106,6 +106,14 @@ class TechniqueSpec(_Strict):
             raise ValueError(f"technique {self.name!r}: strategy applies to kind 'tuned' only, not {self.kind!r}")
         return self
 
+    @model_validator(mode="after")
+    def _known_options(self) -> TechniqueSpec:
+        from .techniques.training import OPTIONS, options_for
+
+        if self.kind in OPTIONS:
+            options_for(self.kind, self.options)  # unknown keys fail at load time, with a suggestion
+        return self
+
 
 class MatrixEdit(_Strict):
     """A pattern over jobs: a missing field matches anything (exclude) or is required (include)."""

@@ -25,6 +25,9 @@ class Compressed:
     tuning_seconds: float | None = None
     accuracy: float | None = None  # when the technique already measured it on the same eval data
     strategy: str | None = None
+    train_epochs: int | None = None  # training-time techniques: fine-tuning epochs
+    train_seconds: float | None = None
+    sparsity: float | None = None  # zero fraction of the measured model's Conv/Linear weights
     notes: dict[str, Any] = field(default_factory=dict)
 
 
@@ -64,4 +67,4 @@ def get_technique(kind: str) -> Technique:
 
 
 def _load() -> None:
-    from . import debug, ptq  # noqa: F401  (registration side effects)
+    from . import debug, ptq, training  # noqa: F401  (registration side effects)
