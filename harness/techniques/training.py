@@ -69,6 +69,7 @@ def _training_data(ctx, opts):
 def fine_tune(ctx, model, manager, opts) -> float:
     """Seed 001's orchestration loop; returns the training seconds."""
     import torch
+
     from models.evaluation import num_examples, take
     from models.frameworks.torch_fw import to_tensors
 
