@@ -60,6 +60,34 @@ def _drop_unused_attributes(gm: torch.fx.GraphModule) -> None:
             delattr(gm.get_submodule(owner) if owner else gm, leaf)
 
 
+def split_reused_module_calls(graph: torch.fx.GraphModule, model: torch.nn.Module) -> int:
+    """Gives each call of a reused parameter-free module (one ``nn.ReLU`` applied twice, as in the zoo's
+    ResNet blocks) its own name in the nodes' ``nn_module_stack``.
+
+    ``X86InductorQuantizer`` groups nodes into source partitions by that name; two calls of one module
+    become one partition with two outputs and annotation fails ("Input partition has more than one
+    output node"). Export already tells the calls apart in the stack's keys (``relu``, ``relu@1``).
+    Modules with weights keep their names: module-name qconfigs match on them. Returns nodes renamed.
+    """
+    renamed = 0
+    for node in graph.graph.nodes:
+        stack = node.meta.get("nn_module_stack")
+        if not stack:
+            continue
+        key, (fqn, cls) = list(stack.items())[-1]
+        _, at, call = key.rpartition("@")
+        if not at or not call.isdigit():
+            continue
+        try:
+            module = model.get_submodule(fqn)
+        except AttributeError:
+            continue
+        if next(module.parameters(), None) is None:
+            stack[key] = (f"{fqn}@{call}", cls)
+            renamed += 1
+    return renamed
+
+
 def quantize_static(
     model: torch.nn.Module,
     plan: Plan,
@@ -70,6 +98,7 @@ def quantize_static(
     example = export_example(batches)
     with torch.no_grad():
         graph = torch.export.export(model, example, dynamic_shapes=batch_dims(example)).module()
+        split_reused_module_calls(graph, model)
         prepared = prepare_pt2e(graph, build_quantizer(plan, op_names))
         for args in batches:
             prepared(*args)

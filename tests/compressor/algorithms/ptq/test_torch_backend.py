@@ -358,3 +358,25 @@ def test_missing_frameworks_name_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)
     with pytest.raises(BackendError, match=r"pip install 'compressor\[torch\]'"):
         deps.require_torch()
+
+
+class ReusedReluBlock(nn.Module):
+    """One ReLU module applied twice around a residual add, as the zoo's ResNet blocks do."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1, self.conv2, self.relu = nn.Conv2d(4, 4, 3, padding=1), nn.Conv2d(4, 4, 3, padding=1), nn.ReLU()
+
+    def forward(self, x):
+        return self.relu(self.conv2(self.relu(self.conv1(x))) + x)
+
+
+def test_static_quantizes_a_model_that_reuses_a_relu_module():
+    torch.manual_seed(0)
+    model, x = ReusedReluBlock().eval(), torch.randn(8, 4, 8, 8)
+    backend = TorchPTQBackend()
+    plan = Plan(ops={n: OpQuant(weight_granularity="per_channel") for n in ("conv1", "conv2")})
+    q = backend.quantize(model, plan, [(x.numpy(),)])  # was: "Input partition has more than one output node"
+    assert backend.quantized_op_names(q) == ["conv1", "conv2"]
+    with torch.no_grad():
+        assert float((q(x) - model(x)).abs().max()) < 0.05
