@@ -6,6 +6,7 @@ mixed precision and benchmarking behind the 2.x API of seed 001.
 
 from __future__ import annotations
 
+from . import mix_precision
 from .config import (
     AccuracyCriterion,
     BenchmarkConfig,
@@ -39,6 +40,7 @@ __all__ = [
     "TuningCriterion",
     "WeightPruningConfig",
     "__version__",
+    "mix_precision",
     "recover",
     "register_strategy",
 ]

@@ -166,6 +166,7 @@ def run_job(job: Job, workspace: Path) -> dict[str, Any]:
             statistics.median(lat["fp32_optimized"]) / p50 if "fp32_optimized" in lat else None
         ),
         "fp32_ops": json.dumps(compressed.fp32_ops) if compressed.fp32_ops is not None else None,
+        "hardware_verdict": notes.get("hardware_note"),
         "notes": json.dumps(notes, sort_keys=True, default=str),
     }
 

@@ -67,4 +67,4 @@ def get_technique(kind: str) -> Technique:
 
 
 def _load() -> None:
-    from . import debug, ptq, training  # noqa: F401  (registration side effects)
+    from . import debug, mixed_precision, ptq, training  # noqa: F401  (registration side effects)

@@ -20,7 +20,8 @@ from ...errors import ConfigError
 APPROACHES = ("static", "dynamic")
 CALIBRATIONS = ("minmax", "percentile", "entropy")
 FORMATS = ("default", "QDQ", "QOperator")
-OP_DTYPES = ("int8", "fp32")
+# bf16/fp16 are the per-op choices of mixed precision (algorithms/mixed_precision), which reuses plans.
+OP_DTYPES = ("int8", "bf16", "fp16", "fp32")
 GRANULARITIES = ("per_tensor", "per_channel")
 SCHEMES = ("sym", "asym")
 

@@ -1,0 +1,97 @@
+"""QAT vs PTQ on a zoo model: does quantization-aware training recover what post-training int8 loses?
+
+    python -m harness.benchmarks.qat_recovery --model resnet8_fashion --granularity per_tensor
+
+Both use the same int8 scheme (``--granularity`` of the weights; uint8 activations) and the same
+conversion path (pt2e + oneDNN kernels). PTQ calibrates on 512 calibration examples; QAT fine-tunes the
+trained fp32 model with fake quantization through ``prepare_compression`` (seed 001's loop) for
+``--epochs`` over ``--train-samples`` training examples, then converts. Prints accuracies and losses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import time
+
+import numpy as np
+
+
+def _rule(granularity: str) -> dict:
+    return {"Conv2d|Linear": {"weight": {"granularity": [granularity]}}}
+
+
+def ptq(entry, model, granularity: str) -> float:
+    from compressor.algorithms.ptq.algorithm import OpQuant, Plan
+    from compressor.algorithms.ptq.torch_backend import TorchPTQBackend
+
+    backend = TorchPTQBackend()
+    ops = [op for op in backend.quantizable_ops(model) if backend.op_options(op, "static")]
+    x, _ = entry.load_data("calib")
+    calibration = [(x[i : i + 64],) for i in range(0, min(len(x), 512), 64)]
+    plan = Plan(ops={op.name: OpQuant(weight_granularity=granularity) for op in ops})
+    return entry.evaluate(entry.predict_fn(backend.quantize(model, plan, calibration)))
+
+
+def qat(entry, model, args) -> tuple[float, float]:
+    import torch
+
+    from compressor.config import QuantizationAwareTrainingConfig
+    from compressor.training import prepare_compression
+
+    torch.manual_seed(args.seed)
+    model = copy.deepcopy(model)
+    x, y = entry.load_data("train")
+    order = np.random.default_rng(args.seed).permutation(len(y))[: args.train_samples]
+    x, y = torch.from_numpy(x[order]), torch.from_numpy(y[order])
+    optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
+    manager = prepare_compression(model, QuantizationAwareTrainingConfig(op_type_dict=_rule(args.granularity)))
+    start = time.perf_counter()
+    manager.callbacks.on_train_begin()
+    for epoch in range(args.epochs):
+        model.train()
+        manager.on_epoch_begin(epoch)
+        perm = torch.randperm(len(y))
+        for step, first in enumerate(range(0, len(y), args.batch_size)):
+            idx = perm[first : first + args.batch_size]
+            manager.on_step_begin(step)
+            loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            manager.on_step_end()
+        manager.on_epoch_end()
+    manager.callbacks.on_train_end()
+    seconds = time.perf_counter() - start
+    return entry.evaluate(entry.predict_fn(manager.model)), seconds
+
+
+def main(argv: list[str] | None = None) -> None:
+    import torch
+
+    import models
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="resnet8_fashion")
+    parser.add_argument("--granularity", default="per_tensor", choices=("per_tensor", "per_channel"))
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--train-samples", type=int, default=10000)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+
+    entry = models.get(args.model)
+    model = entry.prepare("torch").model.eval()
+    fp32 = entry.evaluate(entry.predict_fn(model))
+    ptq_acc = ptq(entry, model, args.granularity)
+    qat_acc, seconds = qat(entry, model, args)
+    print(f"model {args.model}, int8 weights {args.granularity}, eval examples {len(entry.load_data('eval')[1])}")
+    print(f"fp32 {fp32:.4f}")
+    print(f"PTQ  {ptq_acc:.4f}  loss {100 * (fp32 - ptq_acc):+.2f} points")
+    print(f"QAT  {qat_acc:.4f}  loss {100 * (fp32 - qat_acc):+.2f} points  ({args.epochs} epochs, {seconds:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
