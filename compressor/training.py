@@ -23,8 +23,11 @@ Components change the user's model in place, so an optimizer built on ``model.pa
 training. Seed 001's loops differ in which hooks they call: a loop that starts with ``on_step_begin``
 (no ``on_train_begin``) begins training implicitly, and the second ``on_train_begin`` of the
 orchestration example (``callbacks.on_train_begin()`` then ``on_train_begin()`` inside the loop) is a
-no-op. At ``on_train_end`` components finish in ``end_order`` (distillation, pruning, then QAT, which
-converts the pruned fp32 model to int8); afterwards ``.model`` is the finished model.
+no-op. ``on_train_begin`` and ``on_train_end`` visit components in ``end_order`` whatever the order of
+``confs``: distillation (which may copy the student as its own teacher before anything changes it),
+pruning (which holds the weight Parameters before QAT wraps them), then QAT (which converts the pruned
+fp32 model to int8 last). The other hooks follow ``confs``. After ``on_train_end`` ``.model`` is the
+finished model.
 """
 
 from __future__ import annotations
@@ -127,6 +130,9 @@ class CompressionManager:
         """The ``QuantizedModel`` QAT converted to (``save``, ``export_onnx``, ``q_config``), else None."""
         return next((c.quantized for c in self.components if getattr(c, "quantized", None) is not None), None)
 
+    def _in_end_order(self) -> list[Any]:
+        return sorted(self.components, key=lambda c: getattr(c, "end_order", 1))
+
     # --- the hooks ------------------------------------------------------------------------------------
     def _require_training(self, hook: str) -> None:
         if self._state == "finished":
@@ -141,7 +147,7 @@ class CompressionManager:
         if self._state == "finished":
             raise BackendError("on_train_begin: training already ended; call prepare_compression again")
         self._state = "training"
-        for component in self.components:
+        for component in self._in_end_order():
             component.on_train_begin(self._model)
 
     def on_epoch_begin(self, epoch: int) -> None:
@@ -188,7 +194,7 @@ class CompressionManager:
             return  # like on_train_begin, a repeated call is harmless
         self._require_training("on_train_end")
         model = self._model
-        for component in sorted(self.components, key=lambda c: getattr(c, "end_order", 1)):
+        for component in self._in_end_order():
             model = component.on_train_end(model)
         self._model = model
         self._state = "finished"

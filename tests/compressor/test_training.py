@@ -89,6 +89,8 @@ def test_hooks_reach_every_component_in_conf_order_and_losses_chain(recorded):
     assert manager.model is model
     manager.callbacks.on_train_end()
     manager.on_train_end()
+    # begin and end visit components in end_order: pruning holds its Parameters before QAT wraps them
+    assert recorded[2:4] == [("pruning", "on_train_begin"), ("qat", "on_train_begin")]
     hooks = [entry[1] for entry in recorded[2:]]
     assert hooks.count("on_train_begin") == 2 and hooks.count("on_train_end") == 2
     # pruning (end_order 1) finishes before QAT (2), whatever the order of confs
