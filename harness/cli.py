@@ -11,6 +11,7 @@ from . import __version__
 def build_parser() -> argparse.ArgumentParser:
     from models.cli import add_models_commands
 
+    from .containers.cli import add_containers_command
     from .report_cli import add_compare_command, add_report_command
     from .run_cli import add_run_command
 
@@ -21,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_models_commands(sub)
     add_report_command(sub)
     add_compare_command(sub)
+    add_containers_command(sub)
     return parser
 
 

@@ -21,7 +21,7 @@ class Executor(Protocol):
     def cancel(self) -> None: ...
 
 
-_EXECUTORS = {"local": "harness.executors.local:LocalExecutor"}
+_EXECUTORS = {"local": "harness.executors.local:LocalExecutor", "docker": "harness.executors.docker:DockerExecutor"}
 
 
 def register_executor(name: str, target: str) -> None:
