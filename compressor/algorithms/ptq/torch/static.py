@@ -88,6 +88,14 @@ def split_reused_module_calls(graph: torch.fx.GraphModule, model: torch.nn.Modul
     return renamed
 
 
+def drop_dead_code(graph: torch.fx.GraphModule) -> None:
+    """Removes computations whose result nothing uses (e.g. a Hugging Face encoder's pooler when only the
+    hidden states are used). ``X86InductorQuantizer`` fails on a linear + unary partition without
+    outputs ("list index out of range"), and dead int8 ops would only cost time."""
+    if graph.graph.eliminate_dead_code():
+        graph.recompile()
+
+
 def quantize_static(
     model: torch.nn.Module,
     plan: Plan,
@@ -99,6 +107,7 @@ def quantize_static(
     with torch.no_grad():
         graph = torch.export.export(model, example, dynamic_shapes=batch_dims(example)).module()
         split_reused_module_calls(graph, model)
+        drop_dead_code(graph)
         prepared = prepare_pt2e(graph, build_quantizer(plan, op_names))
         for args in batches:
             prepared(*args)

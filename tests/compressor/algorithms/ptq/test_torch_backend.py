@@ -380,3 +380,27 @@ def test_static_quantizes_a_model_that_reuses_a_relu_module():
     assert backend.quantized_op_names(q) == ["conv1", "conv2"]
     with torch.no_grad():
         assert float((q(x) - model(x)).abs().max()) < 0.05
+
+
+class DeadBranch(nn.Module):
+    """Computes a pooler-like linear + tanh that the output never uses (Hugging Face encoders do)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc, self.pooler, self.head = nn.Linear(8, 8), nn.Linear(8, 8), nn.Linear(8, 3)
+
+    def forward(self, x):
+        hidden = torch.relu(self.fc(x))
+        torch.tanh(self.pooler(hidden))  # unused
+        return self.head(hidden)
+
+
+def test_static_quantizes_a_model_with_dead_code():
+    torch.manual_seed(0)
+    model, x = DeadBranch().eval(), torch.randn(16, 8)
+    backend = TorchPTQBackend()
+    plan = Plan(ops={n: OpQuant(weight_granularity="per_channel") for n in ("fc", "pooler", "head")})
+    q = backend.quantize(model, plan, [(x.numpy(),)])  # was: IndexError in the linear + unary annotation
+    assert backend.quantized_op_names(q) == ["fc", "head"]  # the pooler is gone, not run in int8
+    with torch.no_grad():
+        assert float((q(x) - model(x)).abs().max()) < 0.05
