@@ -27,29 +27,29 @@ class TrainingComponent(ABC):
         """Check the config against ``model`` (regexes match ops, patterns divide shapes …) and raise
         ``ConfigError`` before any training starts. Called by ``prepare_compression``."""
 
-    def on_train_begin(self, model: Any) -> None:
+    def on_train_begin(self, model: Any) -> None:  # noqa: B027  (optional hook)
         """Install what the technique needs (fake-quant modules, masks, teacher hooks) in ``model``."""
 
-    def on_epoch_begin(self, epoch: int) -> None:
+    def on_epoch_begin(self, epoch: int) -> None:  # noqa: B027  (optional hook)
         pass
 
-    def on_step_begin(self, step: int) -> None:
+    def on_step_begin(self, step: int) -> None:  # noqa: B027  (optional hook)
         pass
 
     def on_after_compute_loss(self, inputs: Any, outputs: Any, loss: Any, teacher_outputs: Any = None) -> Any:
         """Return the (possibly new) loss; the manager chains components' results."""
         return loss
 
-    def on_before_optimizer_step(self) -> None:
+    def on_before_optimizer_step(self) -> None:  # noqa: B027  (optional hook)
         pass
 
-    def on_after_optimizer_step(self) -> None:
+    def on_after_optimizer_step(self) -> None:  # noqa: B027  (optional hook)
         pass
 
-    def on_step_end(self) -> None:
+    def on_step_end(self) -> None:  # noqa: B027  (optional hook)
         pass
 
-    def on_epoch_end(self) -> None:
+    def on_epoch_end(self) -> None:  # noqa: B027  (optional hook)
         pass
 
     def on_train_end(self, model: Any) -> Any:

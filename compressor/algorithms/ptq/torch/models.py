@@ -21,11 +21,17 @@ class StaticInt8Model(torch.nn.Module):
     """A pt2e int8 graph and its compiled form; call it like the original model."""
 
     def __init__(
-        self, graph_module: torch.fx.GraphModule, example_args: tuple[torch.Tensor, ...], compile: bool = True
+        self,
+        graph_module: torch.fx.GraphModule,
+        example_args: tuple[torch.Tensor, ...],
+        compile: bool = True,
+        arg_names: tuple[str, ...] | None = None,
     ):
         super().__init__()
         self.graph_module = graph_module
         self.example_args = example_args
+        # The fp32 forward's parameter names: keyword calls (model(input_ids=..., ...)) are put back in order.
+        self.arg_names = arg_names
         # Kept out of the module tree so that state_dict and save see each weight once.
         # dynamic=False: with symbolic batch sizes inductor 2.13 mis-predicted the strides of qconv
         # outputs (an assert_size_stride failure at batch 64); a static graph per batch size is correct
@@ -36,7 +42,9 @@ class StaticInt8Model(torch.nn.Module):
     def __deepcopy__(self, memo):
         # The compiled callable holds dynamo state that cannot be copied; a copy compiles afresh.
         graph = copy.deepcopy(self.graph_module, memo)
-        return StaticInt8Model(graph, self.example_args, compile=self.__dict__["compiled"] is not None)
+        return StaticInt8Model(
+            graph, self.example_args, compile=self.__dict__["compiled"] is not None, arg_names=self.arg_names
+        )
 
     def train(self, mode: bool = True) -> StaticInt8Model:
         # An inference-only int8 graph: eval_funcs call model.eval(), which exported graphs refuse.
@@ -46,7 +54,20 @@ class StaticInt8Model(torch.nn.Module):
         self.training = False
         return self
 
-    def forward(self, *args: torch.Tensor):
+    def _positional(self, args: tuple, kwargs: dict) -> tuple:
+        if not kwargs:
+            return args
+        names = self.arg_names or ()
+        unknown = sorted(set(kwargs) - set(names))
+        if unknown:
+            raise TypeError(f"int8 model: unexpected keyword arguments {unknown}; the forward takes {list(names)}")
+        rest = [kwargs[n] for n in names[len(args) :] if n in kwargs]
+        if len(args) + len(rest) != len(self.example_args):
+            raise TypeError(f"int8 model: takes inputs {list(names[: len(self.example_args)])} (positional or keyword)")
+        return (*args, *rest)
+
+    def forward(self, *args: torch.Tensor, **kwargs: torch.Tensor):
+        args = self._positional(args, kwargs)
         compiled = self.__dict__["compiled"]
         if compiled is None:
             return self.graph_module(*args)

@@ -75,7 +75,9 @@ def load_static(path: str, compile: bool = True) -> StaticInt8Model:
     _check_archive(path)
     program = torch.export.load(path)
     example = program.example_inputs[0] if program.example_inputs else ()
-    return StaticInt8Model(program.module(), tuple(example), compile=compile)
+    # user inputs keep the fp32 forward's parameter names: keyword calls keep working after a reload
+    names = tuple(spec.arg.name for spec in program.graph_signature.input_specs if spec.kind.name == "USER_INPUT")
+    return StaticInt8Model(program.module(), tuple(example), compile=compile, arg_names=names)
 
 
 def load_dynamic(path: str, fp32_model: torch.nn.Module, op_types: dict[str, str]) -> DynamicInt8Model:

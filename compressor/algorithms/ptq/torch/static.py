@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections import Counter
 from collections.abc import Sequence
@@ -116,4 +117,5 @@ def quantize_static(
     log.debug(
         "pt2e static int8: %d ops quantized, %d fp32", len(plan.quantized_ops), len(op_names) - len(plan.quantized_ops)
     )
-    return StaticInt8Model(converted, example, compile=compile)
+    names = tuple(inspect.signature(model.forward).parameters)
+    return StaticInt8Model(converted, example, compile=compile, arg_names=names)

@@ -404,3 +404,28 @@ def test_static_quantizes_a_model_with_dead_code():
     assert backend.quantized_op_names(q) == ["fc", "head"]  # the pooler is gone, not run in int8
     with torch.no_grad():
         assert float((q(x) - model(x)).abs().max()) < 0.05
+
+
+class TwoInputs(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(8, 3)
+
+    def forward(self, features, mask):
+        return self.fc(features * mask)
+
+
+def test_static_model_takes_keyword_inputs_before_and_after_reload(tmp_path):
+    torch.manual_seed(0)
+    model = TwoInputs().eval()
+    x, m = torch.randn(16, 8), torch.ones(16, 8)
+    backend = TorchPTQBackend(compile=False)
+    q = backend.quantize(model, Plan(ops={"fc": OpQuant(weight_granularity="per_channel")}), [(x.numpy(), m.numpy())])
+    path = str(tmp_path / "q.pt2")
+    backend.save(q, path)
+    for int8 in (q, backend.load(path)):
+        with torch.no_grad():
+            torch.testing.assert_close(int8(features=x, mask=m), int8(x, m))
+            torch.testing.assert_close(int8(x, mask=m), int8(x, m))
+        with pytest.raises(TypeError, match=r"unexpected keyword arguments \['maks'\]"):
+            int8(x, maks=m)
