@@ -27,13 +27,18 @@ def ptq(entry, model, granularity: str) -> float:
 
     backend = TorchPTQBackend()
     ops = [op for op in backend.quantizable_ops(model) if backend.op_options(op, "static")]
+    from harness.runner import _as_tuple
+    from models.evaluation import num_examples, take
+
     x, _ = entry.load_data("calib")
-    calibration = [(x[i : i + 64],) for i in range(0, min(len(x), 512), 64)]
+    calibration = [_as_tuple(entry, take(x, slice(i, i + 32))) for i in range(0, min(num_examples(x), 512), 32)]
     plan = Plan(ops={op.name: OpQuant(weight_granularity=granularity) for op in ops})
     return entry.evaluate(entry.predict_fn(backend.quantize(model, plan, calibration)))
 
 
-def qat(entry, model, args) -> tuple[float, float]:
+def qat(entry, model, args, quantize: bool = True) -> tuple[float, float]:
+    """Fine-tunes a copy of ``model``; with fake quantization and int8 conversion when ``quantize``
+    (otherwise the same loop in fp32: the control that separates QAT from plain fine-tuning)."""
     import torch
 
     from compressor.config import QuantizationAwareTrainingConfig
@@ -41,29 +46,40 @@ def qat(entry, model, args) -> tuple[float, float]:
 
     torch.manual_seed(args.seed)
     model = copy.deepcopy(model)
+    from models.evaluation import take
+    from models.frameworks.torch_fw import to_tensors
+
     x, y = entry.load_data("train")
     order = np.random.default_rng(args.seed).permutation(len(y))[: args.train_samples]
-    x, y = torch.from_numpy(x[order]), torch.from_numpy(y[order])
+    x, y = take(x, order), torch.from_numpy(y[order])
     optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
-    manager = prepare_compression(model, QuantizationAwareTrainingConfig(op_type_dict=_rule(args.granularity)))
+    conf = QuantizationAwareTrainingConfig(op_type_dict=_rule(args.granularity))
+    manager = prepare_compression(model, conf) if quantize else None
+    hooks = manager or _NoHooks()
     start = time.perf_counter()
-    manager.callbacks.on_train_begin()
+    hooks.on_train_begin()
     for epoch in range(args.epochs):
         model.train()
-        manager.on_epoch_begin(epoch)
+        hooks.on_epoch_begin(epoch)
         perm = torch.randperm(len(y))
         for step, first in enumerate(range(0, len(y), args.batch_size)):
             idx = perm[first : first + args.batch_size]
-            manager.on_step_begin(step)
-            loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
+            hooks.on_step_begin(step)
+            inputs, kwargs = to_tensors(take(x, idx.numpy()))
+            loss = torch.nn.functional.cross_entropy(model(*inputs, **kwargs), y[idx])
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            manager.on_step_end()
-        manager.on_epoch_end()
-    manager.callbacks.on_train_end()
+            hooks.on_step_end()
+        hooks.on_epoch_end()
+    hooks.on_train_end()
     seconds = time.perf_counter() - start
-    return entry.evaluate(entry.predict_fn(manager.model)), seconds
+    return entry.evaluate(entry.predict_fn(manager.model if manager else model.eval())), seconds
+
+
+class _NoHooks:
+    def __getattr__(self, name):
+        return lambda *args: None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -87,9 +103,11 @@ def main(argv: list[str] | None = None) -> None:
     fp32 = entry.evaluate(entry.predict_fn(model))
     ptq_acc = ptq(entry, model, args.granularity)
     qat_acc, seconds = qat(entry, model, args)
+    tuned_acc, _ = qat(entry, model, args, quantize=False)
     print(f"model {args.model}, int8 weights {args.granularity}, eval examples {len(entry.load_data('eval')[1])}")
     print(f"fp32 {fp32:.4f}")
     print(f"PTQ  {ptq_acc:.4f}  loss {100 * (fp32 - ptq_acc):+.2f} points")
+    print(f"fp32 fine-tuned the same way (control) {tuned_acc:.4f}")
     print(f"QAT  {qat_acc:.4f}  loss {100 * (fp32 - qat_acc):+.2f} points  ({args.epochs} epochs, {seconds:.0f} s)")
 
 

@@ -52,14 +52,21 @@ class TorchQAT(TrainingComponent):
         for name in self.plan.quantized_ops:
             choice = self.plan.ops[name]
             add_fake_quant(model.get_submodule(name), per_channel=choice.weight_granularity == "per_channel")
-        self._capture = model.register_forward_pre_hook(self._keep_inputs)
+        import inspect
+
+        self._arg_names = tuple(inspect.signature(model.forward).parameters)
+        self._capture = model.register_forward_pre_hook(self._keep_inputs, with_kwargs=True)
         log.info("QAT: fake quantization on %d ops, fp32: %s", len(self.plan.quantized_ops), self.plan.fallback_ops)
 
-    def _keep_inputs(self, module: Any, args: tuple) -> None:
+    def _keep_inputs(self, module: Any, args: tuple, kwargs: dict) -> None:
+        """Keeps the call's inputs as the positional tuple the int8 conversion calibrates with
+        (keyword inputs, e.g. ``input_ids=``, are put in the forward's parameter order)."""
         import torch
 
-        if args and all(isinstance(a, torch.Tensor) for a in args):
-            self._recent.append(tuple(a.detach().cpu().numpy().copy() for a in args))
+        rest = [kwargs[name] for name in self._arg_names[len(args) :] if name in kwargs]
+        inputs = (*args, *rest)
+        if inputs and all(isinstance(a, torch.Tensor) for a in inputs):
+            self._recent.append(tuple(a.detach().cpu().numpy().copy() for a in inputs))
 
     def on_step_end(self) -> None:
         self._steps += 1
