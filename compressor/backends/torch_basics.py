@@ -43,3 +43,21 @@ def fingerprint(model: torch.nn.Module) -> str:
         digest.update(name.encode())
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     return digest.hexdigest()[:16]
+
+
+def median_forward_ms(model: Any, args: tuple, threads: int, warmup: int = 3, iterations: int = 20) -> float:
+    """Median of ``iterations`` timed forwards at ``threads`` intra-op threads; the untimed warmup
+    (at least one call) includes any lazy compilation."""
+    import statistics
+    import time
+
+    torch.set_num_threads(threads)
+    timings = []
+    with torch.inference_mode():
+        for _ in range(max(warmup, 1)):
+            model(*args)
+        for _ in range(iterations):
+            start = time.perf_counter_ns()
+            model(*args)
+            timings.append(time.perf_counter_ns() - start)
+    return statistics.median(timings) / 1e6

@@ -24,8 +24,6 @@ their convolutions are too small for AMX to pay for the casts.
 from __future__ import annotations
 
 import copy
-import statistics
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -124,17 +122,9 @@ class TorchMixedPrecisionBackend(MixedPrecisionBackend):
         return {name: np.concatenate(parts) for name, parts in collected.items() if parts}
 
     def latency_ms(self, model: Any, batch: Any, *, warmup: int = 3, iterations: int = 20) -> float:
-        torch.set_num_threads(self.num_threads)
-        args = to_args(batch)
-        timings = []
-        with torch.inference_mode():
-            for _ in range(max(warmup, 1)):
-                model(*args)
-            for _ in range(iterations):
-                start = time.perf_counter_ns()
-                model(*args)
-                timings.append(time.perf_counter_ns() - start)
-        return statistics.median(timings) / 1e6
+        from ...backends.torch_basics import median_forward_ms
+
+        return median_forward_ms(model, to_args(batch), self.num_threads, warmup, iterations)
 
     def size_bytes(self, model: Any) -> int:
         return sum(t.numel() * t.element_size() for t in model.state_dict().values())

@@ -8,10 +8,10 @@ Framework parts: ``torch_backend`` and ``torch/`` (criteria, channel chains, phy
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from ...errors import BackendError
+from ..lazy import load_implementation
 from .backend import PruningComponent
 
 #: framework → "module:class" of its component, imported on first use
@@ -27,14 +27,7 @@ def make_component(config: Any, model: Any, framework: str, **options: Any) -> P
         raise BackendError(
             f"pruning does not support framework {framework!r}; supported frameworks: {sorted(_COMPONENTS)}"
         )
-    module_name, cls_name = _COMPONENTS[framework].split(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise BackendError(
-            f"pruning for {framework} needs {exc.name}, which is not installed: pip install 'compressor[{framework}]'"
-        ) from exc
-    return getattr(module, cls_name)(config, model, **options)
+    return load_implementation(_COMPONENTS, framework, "pruning")(config, model, **options)
 
 
 __all__ = ["PruningComponent", "make_component"]

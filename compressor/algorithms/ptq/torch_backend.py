@@ -47,8 +47,6 @@ output requantization that oneDNN fuses after a following ReLU.
 from __future__ import annotations
 
 import copy
-import statistics
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -170,21 +168,10 @@ class TorchPTQBackend(PTQBackend):
 
     def latency_ms(self, model: Any, batch: Any, *, warmup: int = 3, iterations: int = 20) -> float:
         """Median of ``iterations`` timed forwards; the untimed ``warmup`` includes any compilation."""
-        import torch
-
+        from ...backends.torch_basics import median_forward_ms
         from .torch.inputs import to_args
 
-        torch.set_num_threads(self.num_threads)
-        args = to_args(batch)
-        timings = []
-        with torch.inference_mode():
-            for _ in range(max(warmup, 1)):
-                model(*args)
-            for _ in range(iterations):
-                start = time.perf_counter_ns()
-                model(*args)
-                timings.append(time.perf_counter_ns() - start)
-        return statistics.median(timings) / 1e6
+        return median_forward_ms(model, to_args(batch), self.num_threads, warmup, iterations)
 
     # --- artefacts ---------------------------------------------------------------------------------------
     def save(self, model: Any, path: str) -> None:
