@@ -46,6 +46,7 @@ def qat(entry, model, args, quantize: bool = True) -> tuple[float, float]:
 
     torch.manual_seed(args.seed)
     model = copy.deepcopy(model)
+    model.requires_grad_(True)  # zoo models may come with frozen parts (MiniLM's encoder): QAT trains all
     from models.evaluation import take
     from models.frameworks.torch_fw import to_tensors
 
