@@ -131,7 +131,7 @@ class CompressionManager:
         return next((c.quantized for c in self.components if getattr(c, "quantized", None) is not None), None)
 
     def _in_end_order(self) -> list[Any]:
-        return sorted(self.components, key=lambda c: getattr(c, "end_order", 1))
+        return sorted(self.components, key=lambda c: c.end_order)
 
     # --- the hooks ------------------------------------------------------------------------------------
     def _require_training(self, hook: str) -> None:

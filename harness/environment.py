@@ -21,9 +21,14 @@ RELEVANT_FLAGS = (
     "f16c",
     "avx_vnni",
     "avx512f",
+    "avx512bw",
     "avx512_vnni",
     "avx512_bf16",
+    "avx512_fp16",
     "amx_tile",
+    "amx_int8",
+    "amx_bf16",
+    "amx_fp16",
 )
 REPO = Path(__file__).resolve().parent.parent
 

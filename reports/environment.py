@@ -16,6 +16,7 @@ KEY_CPU_FLAGS = (
     "avx512_vnni",
     "avx_vnni",
     "avx512_bf16",
+    "avx512_fp16",
     "amx_tile",
     "amx_int8",
     "amx_bf16",

@@ -34,6 +34,10 @@ MEASURED_COLUMNS = (
     "wall_seconds",
 )
 OPTIONAL_COLUMNS = MEASURED_COLUMNS + (
+    "train_seconds",
+    "train_epochs",
+    "sparsity",
+    "hardware_verdict",
     "framework",
     "strategy",
     "error",

@@ -28,6 +28,8 @@ TABLE_HEADER = (
     "Speedup vs fp32",
     "Speedup vs fp32 optimized",
     "Ops kept in fp32",
+    "Training [s]",
+    "Notes",
 )
 
 
@@ -106,7 +108,27 @@ def table_row(row: pd.Series) -> list[str]:
         _fmt(row["speedup_vs_fp32"], "{:.2f}"),
         _fmt(row["speedup_vs_fp32_optimized"], "{:.2f}"),
         "—" if ops is None else str(ops),
+        _training(row),
+        _notes(row),
     ]
+
+
+def _training(row: pd.Series) -> str:
+    seconds = _fmt(row.get("train_seconds"), "{:.1f}")
+    epochs = _fmt(row.get("train_epochs"), "{:.0f}")
+    return seconds if epochs == "—" else f"{seconds} ({epochs} ep)"
+
+
+def _notes(row: pd.Series) -> str:
+    """Sparsity of pruned models; whether bf16/fp16 runs natively or is emulated (no speedup expected)."""
+    notes = []
+    sparsity = _fmt(row.get("sparsity"), "{:.1%}")
+    if sparsity != "—":
+        notes.append(f"sparsity {sparsity}")
+    verdict = row.get("hardware_verdict")
+    if isinstance(verdict, str) and verdict:
+        notes.append(verdict.split(":", 1)[0])  # "native bf16" / "emulated"
+    return "; ".join(notes) or "—"
 
 
 def _failure(row: pd.Series) -> dict[str, str]:

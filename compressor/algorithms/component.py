@@ -21,6 +21,8 @@ class TrainingComponent(ABC):
 
     #: short name used in summaries and errors ("qat", "pruning", "distillation")
     name: str = "component"
+    #: order of ``on_train_begin``/``on_train_end`` across components (distillation 0, pruning 1, QAT 2)
+    end_order: int = 1
 
     @abstractmethod
     def validate(self, model: Any) -> None:

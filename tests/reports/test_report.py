@@ -63,3 +63,18 @@ def test_unreadable_results_raise_an_actionable_error(tmp_path):
         load_results(tmp_path / "nope")
     with pytest.raises(ResultsError, match=r"lack required columns \['status'\]"):
         load_results(pd.DataFrame({"job_id": ["a"], "model": ["m"], "technique": ["fp32"]}))
+
+
+def test_training_and_mixed_precision_rows_show_their_cost_sparsity_and_hardware_verdict(results_frame, tmp_path):
+    base = results_frame[(results_frame["model"] == "bert_mini") & (results_frame["technique"] == "fp32")].iloc[0]
+    extra = [
+        {**base, "job_id": "bert_mini-torch-prune", "technique": "prune", "train_seconds": 12.34,
+         "train_epochs": 4, "sparsity": 0.7952},
+        {**base, "job_id": "bert_mini-torch-bf16", "technique": "bf16",
+         "hardware_verdict": "emulated: no speedup expected (no avx512_bf16 or amx_bf16)"},
+    ]  # fmt: skip
+    frame = pd.concat([results_frame, pd.DataFrame(extra)], ignore_index=True)
+    md = write_report(frame, tmp_path / "out").markdown.read_text()
+    assert "| Ops kept in fp32 | Training [s] | Notes |" in md
+    assert "| prune | 0.7699 |" in md and "| 12.3 (4 ep) | sparsity 79.5% |" in md
+    assert "| — | emulated |" in md

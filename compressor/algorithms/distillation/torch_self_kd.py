@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 class TorchSelfDistillation(TrainingComponent):
     name = "distillation"
+    end_order = 0  # first: a teacher that is the student is copied before other techniques change it
 
     def __init__(self, config: Any, model: nn.Module) -> None:
         self.config = config
