@@ -117,8 +117,6 @@ class CompressionManager:
         self.callbacks = Callbacks(self)
         self._model = model
         self._state = "prepared"  # -> training -> finished
-        self._epoch = -1
-        self._step_calls = 0
 
     @property
     def model(self) -> Any:
@@ -152,13 +150,11 @@ class CompressionManager:
 
     def on_epoch_begin(self, epoch: int) -> None:
         self._require_training("on_epoch_begin")
-        self._epoch = epoch
         for component in self.components:
             component.on_epoch_begin(epoch)
 
     def on_step_begin(self, step: int) -> None:
         self._require_training("on_step_begin")
-        self._step_calls += 1
         for component in self.components:
             component.on_step_begin(step)
 

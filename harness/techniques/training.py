@@ -66,8 +66,8 @@ def _training_data(ctx, opts):
     return take(x, order), y[order]
 
 
-def fine_tune(ctx, model, manager, opts) -> float:
-    """Seed 001's orchestration loop; returns the training seconds."""
+def fine_tune(ctx, model, manager, opts, data=None) -> float:
+    """Seed 001's orchestration loop over ``data`` (default: ``_training_data``); returns the seconds."""
     import torch
 
     from models.evaluation import num_examples, take
@@ -75,7 +75,7 @@ def fine_tune(ctx, model, manager, opts) -> float:
 
     torch.set_num_threads(ctx.settings.threads)
     torch.manual_seed(ctx.seed)
-    x, y = _training_data(ctx, opts)
+    x, y = data if data is not None else _training_data(ctx, opts)
     labels = torch.from_numpy(y)
     n, batch = num_examples(x), int(opts["batch_size"])
     optimizer = torch.optim.AdamW(model.parameters(), lr=float(opts["lr"]))
@@ -103,15 +103,6 @@ def fine_tune(ctx, model, manager, opts) -> float:
         manager.on_epoch_end()
     manager.callbacks.on_train_end()
     return time.perf_counter() - start
-
-
-def steps_per_epoch(ctx, opts) -> int:
-    from models.evaluation import num_examples
-
-    n = num_examples(ctx.entry.load_data("train")[0])
-    if opts["train_samples"] is not None:
-        n = min(n, int(opts["train_samples"]))
-    return -(-n // int(opts["batch_size"]))
 
 
 def weight_sparsity(model) -> float:
@@ -159,9 +150,11 @@ def qat(ctx) -> Compressed:
 def prune(ctx) -> Compressed:
     from compressor.config import WeightPruningConfig
     from compressor.training import prepare_compression
+    from models.evaluation import num_examples
 
     opts = options_for("prune", ctx.technique.options)
-    total = steps_per_epoch(ctx, opts) * int(opts["epochs"])
+    data = _training_data(ctx, opts)
+    total = -(-num_examples(data[0]) // int(opts["batch_size"])) * int(opts["epochs"])
     end = max(1, int(total * float(opts["prune_fraction"])))
     conf = WeightPruningConfig(
         target_sparsity=float(opts["target_sparsity"]),
@@ -177,7 +170,7 @@ def prune(ctx) -> Compressed:
     model = copy.deepcopy(ctx.fp32_model)
     params = _param_count(model)
     manager = prepare_compression(model, conf)
-    seconds = fine_tune(ctx, model, manager, opts)
+    seconds = fine_tune(ctx, model, manager, opts, data)
     final = manager.model.eval()
     notes = {"params": _param_count(final), "fp32_params": params}
     return _result(final, manager, opts, seconds, sparsity=weight_sparsity(final), notes=notes)

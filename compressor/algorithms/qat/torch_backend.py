@@ -11,6 +11,7 @@ training inputs. The result is a ``QuantizedModel``; the manager exposes its nat
 from __future__ import annotations
 
 import collections
+import inspect
 import logging
 from typing import Any
 
@@ -37,7 +38,6 @@ class TorchQAT(TrainingComponent):
         self.quantized = None  # QuantizedModel after on_train_end
         self._recent: collections.deque = collections.deque(maxlen=calibration_batches)
         self._capture = None
-        self._steps = 0
 
     def validate(self, model: Any) -> None:
         ops = self.backend.quantizable_ops(model)
@@ -52,8 +52,6 @@ class TorchQAT(TrainingComponent):
         for name in self.plan.quantized_ops:
             choice = self.plan.ops[name]
             add_fake_quant(model.get_submodule(name), per_channel=choice.weight_granularity == "per_channel")
-        import inspect
-
         self._arg_names = tuple(inspect.signature(model.forward).parameters)
         self._capture = model.register_forward_pre_hook(self._keep_inputs, with_kwargs=True)
         log.info("QAT: fake quantization on %d ops, fp32: %s", len(self.plan.quantized_ops), self.plan.fallback_ops)
@@ -68,12 +66,7 @@ class TorchQAT(TrainingComponent):
         if inputs and all(isinstance(a, torch.Tensor) for a in inputs):
             self._recent.append(tuple(a.detach().cpu().numpy().copy() for a in inputs))
 
-    def on_step_end(self) -> None:
-        self._steps += 1
-
     def on_train_end(self, model: Any) -> Any:
-        import copy
-
         from ...quantized_model import QuantizedModel
         from .torch_fake_quant import strip_fake_quant
 
@@ -81,13 +74,12 @@ class TorchQAT(TrainingComponent):
             self._capture.remove()
             self._capture = None
         strip_fake_quant(model)  # the user's model keeps its trained fp32 weights
-        work = copy.deepcopy(model)
         if not self._recent:
             raise BackendError(
                 "QAT: the model was never called between on_train_begin and on_train_end, so there are no "
                 "inputs to calibrate the int8 model with; run the training loop between the two hooks"
             )
-        int8 = self.backend.quantize(work.eval(), self.plan, list(self._recent))
+        int8 = self.backend.quantize(model, self.plan, list(self._recent))  # converts a copy, in eval mode
         self.quantized = QuantizedModel(self.backend, int8, self.plan)
         return int8
 
