@@ -61,3 +61,25 @@ def median_forward_ms(model: Any, args: tuple, threads: int, warmup: int = 3, it
             model(*args)
             timings.append(time.perf_counter_ns() - start)
     return statistics.median(timings) / 1e6
+
+
+def module_outputs(module: Any, args: tuple, names: Any) -> dict[str, torch.Tensor]:
+    """Outputs of the named submodules in one forward of ``module`` (detached copies; a module called
+    twice keeps its first call, as graph capture does)."""
+    outputs: dict[str, torch.Tensor] = {}
+
+    def hook(name: str):
+        def record(mod, inputs, output):
+            if name not in outputs:
+                outputs[name] = (output[0] if isinstance(output, tuple) else output).detach().clone()
+
+        return record
+
+    handles = [module.get_submodule(n).register_forward_hook(hook(n)) for n in names]
+    try:
+        with torch.no_grad():
+            module(*args)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return outputs

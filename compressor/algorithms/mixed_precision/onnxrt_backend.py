@@ -47,13 +47,7 @@ class OnnxRuntimeMixedPrecisionBackend(MixedPrecisionBackend):
         return proto
 
     def quantizable_ops(self, model: Any) -> list[OpInfo]:
-        proto = g.as_model(model)
-        inits = g.initializer_names(proto.graph)
-        return [
-            OpInfo(node.name, node.op_type, has_weight=g.weight_input(node, inits) is not None)
-            for node in proto.graph.node
-            if node.op_type in mp.FLOAT_INPUTS
-        ]
+        return g.op_infos(model, tuple(mp.FLOAT_INPUTS))
 
     def hardware(self, precision: str, model: Any = None) -> HardwareVerdict:
         """Native only if the CPU has the instructions and ORT has a kernel for a converted op type."""

@@ -30,6 +30,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ...backends.torch_basics import module_outputs
 from ...errors import BackendError
 from ...hardware import HardwareVerdict, assess, cpu_capabilities, torch_kernel_support
 from ..ptq.algorithm import OpInfo, Plan
@@ -116,7 +117,7 @@ class TorchMixedPrecisionBackend(MixedPrecisionBackend):
 
         collected: dict[str, list] = {name: [] for name in op_names}
         for batch in batches:
-            outputs = _hooked_outputs(model, to_args(batch), op_names)
+            outputs = module_outputs(model, to_args(batch), op_names)
             for name in op_names:
                 collected[name].append(outputs[name].float().numpy())
         return {name: np.concatenate(parts) for name, parts in collected.items() if parts}
@@ -168,23 +169,3 @@ def _replace(root: nn.Module, name: str, new: nn.Module) -> nn.Module:
     parent, _, leaf = name.rpartition(".")
     setattr(root.get_submodule(parent) if parent else root, leaf, new)
     return root
-
-
-def _hooked_outputs(module: nn.Module, args: tuple, names: Sequence[str]) -> dict[str, Any]:
-    outputs: dict[str, Any] = {}
-
-    def hook(name: str):
-        def record(mod, inputs, output):
-            if name not in outputs:  # a module called twice keeps its first call
-                outputs[name] = (output[0] if isinstance(output, tuple) else output).detach().float().clone()
-
-        return record
-
-    handles = [module.get_submodule(n).register_forward_hook(hook(n)) for n in names]
-    try:
-        with torch.no_grad():
-            module(*args)
-    finally:
-        for handle in handles:
-            handle.remove()
-    return outputs

@@ -99,12 +99,7 @@ class OnnxRuntimePTQBackend(PTQBackend):
         return prepared
 
     def quantizable_ops(self, model: Any) -> list[OpInfo]:
-        proto = g.as_model(model)
-        inits = g.initializer_names(proto.graph)
-        return [
-            OpInfo(node.name, node.op_type, has_weight=g.weight_input(node, inits) is not None)
-            for node in g.quantizable_nodes(proto)
-        ]
+        return g.op_infos(model)
 
     def op_options(self, op: OpInfo, approach: str) -> list[OpQuant]:
         if approach not in APPROACHES:

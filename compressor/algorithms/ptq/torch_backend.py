@@ -149,6 +149,7 @@ class TorchPTQBackend(PTQBackend):
     def op_outputs(self, model: Any, batches: Sequence[Any], op_names: Sequence[str]) -> dict[str, Any]:
         import numpy as np
 
+        from ...backends.torch_basics import module_outputs
         from .torch.inputs import to_args
         from .torch.models import DynamicInt8Model, StaticInt8Model
 
@@ -161,7 +162,7 @@ class TorchPTQBackend(PTQBackend):
                 outputs = capture(model.graph_module, args, op_names)
             else:
                 module = model.module if isinstance(model, DynamicInt8Model) else model
-                outputs = _hooked_outputs(module, args, op_names)
+                outputs = module_outputs(module, args, op_names)
             for name in op_names:
                 collected[name].append(outputs[name].float().numpy())
         return {name: np.concatenate(parts) for name, parts in collected.items() if parts}
@@ -205,28 +206,6 @@ class TorchPTQBackend(PTQBackend):
         from .torch.serialize import export_onnx
 
         export_onnx(model, path, export_example([to_args(example_batch)]))
-
-
-def _hooked_outputs(module, args, names) -> dict[str, Any]:
-    import torch
-
-    outputs: dict[str, Any] = {}
-
-    def hook(name):
-        def record(mod, inputs, output):
-            if name not in outputs:  # a module called twice keeps its first call, as graph capture does
-                outputs[name] = (output[0] if isinstance(output, tuple) else output).detach().clone()
-
-        return record
-
-    handles = [module.get_submodule(n).register_forward_hook(hook(n)) for n in names]
-    try:
-        with torch.no_grad():
-            module(*args)
-    finally:
-        for h in handles:
-            h.remove()
-    return outputs
 
 
 def _is_pt2_archive(path: str) -> bool:

@@ -109,6 +109,19 @@ def quantizable_nodes(model: Any) -> list[Any]:
     return [node for node in model.graph.node if node.op_type in QUANTIZABLE_OP_TYPES]
 
 
+def op_infos(model: Any, op_types: tuple[str, ...] = QUANTIZABLE_OP_TYPES) -> list[Any]:
+    """``OpInfo`` of every node of ``op_types``, in graph order; ``has_weight`` when an input is constant."""
+    from ..algorithm import OpInfo
+
+    proto = as_model(model)
+    inits = initializer_names(proto.graph)
+    return [
+        OpInfo(node.name, node.op_type, has_weight=weight_input(node, inits) is not None)
+        for node in proto.graph.node
+        if node.op_type in op_types
+    ]
+
+
 def op_probes(model: Any) -> dict[str, tuple[str, str]]:
     """For each quantizable op: (its output tensor, the tensor after a fused Relu/Clip).
 
