@@ -11,25 +11,12 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
+from compressor.hardware import REPORTED_FLAGS
+
 PACKAGES = ("compressor", "numpy", "onnx", "onnxruntime", "torch", "torchao", "pandas", "pyarrow", "pydantic")
-# Flags that change int8/bf16 kernel choice; the full list is long and says little more.
-RELEVANT_FLAGS = (
-    "sse4_2",
-    "avx",
-    "avx2",
-    "fma",
-    "f16c",
-    "avx_vnni",
-    "avx512f",
-    "avx512bw",
-    "avx512_vnni",
-    "avx512_bf16",
-    "avx512_fp16",
-    "amx_tile",
-    "amx_int8",
-    "amx_bf16",
-    "amx_fp16",
-)
+# Flags that change int8/bf16 kernel choice (compressor.hardware's list plus the SSE/AVX baseline);
+# the full list is long and says little more.
+RELEVANT_FLAGS = ("sse4_2", "avx", *REPORTED_FLAGS)
 REPO = Path(__file__).resolve().parent.parent
 
 
