@@ -23,12 +23,12 @@ from typing import Any
 
 from . import backends
 from .backends.batches import split_batch
-from .bench.launch import export_model, run_workers, save_batches
-from .bench.pinning import available_cpus, cpus_allowed, format_cpu_list, pinning_method, plan_cores
-from .bench.runners import PREPARERS, timed_loop
-from .bench.stats import BenchmarkResult, InstanceResult, Latency
 from .config import BenchmarkConfig
 from .errors import ConfigError
+from .multi_instance.launch import export_model, run_workers, save_batches
+from .multi_instance.runners import PREPARERS, timed_loop
+from .multi_instance.stats import BenchmarkResult, InstanceResult, Latency
+from .pinning import available_cpus, cpus_allowed, format_cpu_list, pinning_method, plan_cores
 
 log = logging.getLogger(__name__)
 
@@ -121,8 +121,7 @@ def _instances(
         warnings.append(
             f"PINNING FALLBACK: {why}; each instance pinned itself with os.sched_setaffinity at start "
             "instead of numactl --physcpubind (install numactl for pinning before the interpreter starts)"
-        )
-        log.warning(warnings[-1])
+        )  # pinning_method logged it already
     with tempfile.TemporaryDirectory(prefix="compressor-bench-") as tmp:
         folder = Path(tmp)
         model_path = export_model(framework, model, batches[0], folder)

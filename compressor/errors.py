@@ -14,11 +14,20 @@ class CompressorError(Exception):
     """Base class of the library's own errors; the CLIs print these without a traceback."""
 
 
-def did_you_mean(value: object, allowed: Iterable[object], cutoff: float = 0.6) -> str | None:
-    """The allowed spelling closest to ``value``, or None when nothing is close enough."""
+def did_you_mean(value: object, candidates: Iterable[object], *, cutoff: float = 0.6) -> str | None:
+    """The candidate ``value`` was probably meant to be, or None when none is close enough.
+
+    The one spelling-suggestion helper of the project (harness and zoo errors use it too). A match that
+    differs only in case wins; otherwise the closest ``difflib`` spelling with a similarity ratio of at
+    least ``cutoff`` (0..1, higher is stricter), compared as typed, then lower-cased. Candidates are
+    compared as strings; a non-string ``value`` gets None.
+
+    >>> did_you_mean("statc", ["static", "dynamic"])
+    'static'
+    """
     if not isinstance(value, str):
         return None
-    names = [str(a) for a in allowed]
+    names = [str(c) for c in candidates]
     lowered = {n.lower(): n for n in names}
     if value.lower() in lowered:
         return lowered[value.lower()]
@@ -27,6 +36,12 @@ def did_you_mean(value: object, allowed: Iterable[object], cutoff: float = 0.6) 
         close = difflib.get_close_matches(value.lower(), list(lowered), n=1, cutoff=cutoff)
         close = [lowered[c] for c in close]
     return close[0] if close else None
+
+
+def did_you_mean_hint(value: object, candidates: Iterable[object], *, cutoff: float = 0.6) -> str:
+    """``" (did you mean 'static'?)"`` to append to a message, or ``""`` when ``did_you_mean`` finds none."""
+    close = did_you_mean(value, candidates, cutoff=cutoff)
+    return f" (did you mean {close!r}?)" if close is not None else ""
 
 
 class ConfigError(CompressorError, ValueError):
@@ -117,6 +132,30 @@ class UnknownKeyError(ConfigError):
 
 class BackendError(CompressorError):
     """A framework is missing or cannot do what the configuration asks for."""
+
+
+class UnsupportedFrameworkError(ConfigError, BackendError):
+    """A technique has no implementation for a model's framework.
+
+    Both a ``ConfigError`` (the framework value is not allowed here, with a did-you-mean) and a
+    ``BackendError`` (no backend can do it), so callers catching either keep working.
+    """
+
+    def __init__(self, technique: str, framework: str, supported: Iterable[str]) -> None:
+        self.technique = technique
+        super().__init__("framework", framework, sorted(supported), reason=f"{technique} does not support it")
+
+    def _render(self) -> str:
+        text = (
+            f"{self.technique} does not support framework {_short_repr(self.value)}; "
+            f"supported frameworks: {self.allowed or 'none'}"
+        )
+        if self.suggestion is not None:
+            text += f"; did you mean {self.suggestion!r}?"
+        return text
+
+    def with_prefix(self, prefix: str, location: str | None = None) -> ConfigError:
+        return self  # the message names the technique; there is no parent field to add
 
 
 def _short_repr(value: object, limit: int = 80) -> str:

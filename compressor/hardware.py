@@ -26,8 +26,11 @@ log = logging.getLogger(__name__)
 CPUINFO = Path("/proc/cpuinfo")
 CPUINFO_ENV = "COMPRESSOR_CPUINFO"
 EMULATED_NOTE = "emulated: no speedup expected"
-# Flags worth recording next to a result (a subset of the kernel's list).
+# Flags worth recording next to a result (a subset of the kernel's list): the SSE/AVX baseline and every
+# flag that changes int8/bf16/fp16 kernel choice.
 REPORTED_FLAGS = (
+    "sse4_2",
+    "avx",
     "avx2",
     "fma",
     "f16c",

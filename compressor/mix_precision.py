@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from . import backends
+from .algorithms.mixed_precision import mixed_precision_backend
 from .algorithms.mixed_precision.algorithm import TuningView, plan_from_dtypes, precision_order
-from .algorithms.mixed_precision.registry import mixed_precision_backend
 from .algorithms.mixed_precision.result import SIDECAR_SUFFIX, MixedPrecisionModel, shorten
 from .backends.batches import calibration_batches, split_batch
 from .config import MixedPrecisionConfig

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import backends
-from .algorithms.ptq.registry import ptq_backend
+from .algorithms.ptq import ptq_backend
 from .backends.batches import calibration_batches, split_batch
 from .config import PostTrainingQuantConfig
 from .errors import ConfigError

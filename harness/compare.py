@@ -9,20 +9,20 @@ machine does not make the gate flap.
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 from dataclasses import dataclass
 
 import pandas as pd
 
-from reports.frame import aggregate_repeats, load_results, method_label
+from compressor.errors import did_you_mean_hint
+from reports.frame import aggregate_repeats, method_label
+
+from .errors import CheckSyntaxError
+from .results import results_frame
 
 DEFAULT_NOISE_K = 3.0
-
-
-class CheckSyntaxError(ValueError):
-    """A check string that does not parse; the message names the value and the allowed syntax."""
+__all__ = ["CheckSyntaxError", "Check", "Comparison", "compare", "parse_check"]
 
 
 @dataclass(frozen=True)
@@ -96,8 +96,7 @@ def parse_check(text: str) -> Check:
     if not sep:
         raise CheckSyntaxError(f"cannot parse check {text!r}: expected {SYNTAX}")
     if name not in METRICS:
-        close = difflib.get_close_matches(name, METRICS, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = did_you_mean_hint(name, METRICS)
         raise CheckSyntaxError(f"cannot parse check {text!r}: unknown metric {name!r}{hint}; expected {SYNTAX}")
     value = value.strip()
     relative = value.endswith("%")
@@ -162,9 +161,9 @@ def compare(
     noise_k: float = DEFAULT_NOISE_K,
     fail_on_missing: bool = False,
 ) -> Comparison:
-    """Match jobs by ``job_id`` and mark each; a results path is read with ``pandas.read_parquet``."""
-    base = aggregate_repeats(load_results(baseline)).set_index("job_id", drop=False)
-    cur = aggregate_repeats(load_results(current)).set_index("job_id", drop=False)
+    """Match jobs by ``job_id`` and mark each; a results path is read (and its schema checked) by harness.results."""
+    base = aggregate_repeats(results_frame(baseline)).set_index("job_id", drop=False)
+    cur = aggregate_repeats(results_frame(current)).set_index("job_id", drop=False)
     fallback = pooled_spread([base, cur])
     out = []
     for job_id in list(base.index) + [j for j in cur.index if j not in base.index]:

@@ -11,12 +11,10 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
-from compressor.hardware import REPORTED_FLAGS
+import compressor
+from compressor import pinning
 
 PACKAGES = ("compressor", "numpy", "onnx", "onnxruntime", "torch", "torchao", "pandas", "pyarrow", "pydantic")
-# Flags that change int8/bf16 kernel choice (compressor.hardware's list plus the SSE/AVX baseline);
-# the full list is long and says little more.
-RELEVANT_FLAGS = ("sse4_2", "avx", *REPORTED_FLAGS)
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -49,31 +47,15 @@ def package_versions() -> dict[str, str | None]:
     return versions
 
 
-@functools.lru_cache(maxsize=1)
 def cpu_info() -> tuple[str, str]:
-    model, flags = platform.processor() or "unknown", ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name" and model in ("unknown", "", "x86_64"):
-                model = value.strip()
-            elif key.strip() == "flags" and not flags:
-                present = set(value.split())
-                flags = " ".join(f for f in RELEVANT_FLAGS if f in present)
-    except OSError:
-        pass
-    return model, flags
+    """CPU model and the reported ISA flags, from compressor's one CPU-info source."""
+    caps = compressor.cpu_capabilities()
+    return caps.model_name, " ".join(caps.reported_flags())
 
 
 def allowed_cpus() -> str:
     """This process's ``Cpus_allowed_list`` (what the kernel enforces, not what was asked for)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Cpus_allowed_list:"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return ",".join(str(c) for c in sorted(os.sched_getaffinity(0)))
+    return pinning.cpus_allowed_list()
 
 
 def environment_columns() -> dict[str, object]:

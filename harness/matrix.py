@@ -13,8 +13,6 @@ from typing import Any
 from .spec import BenchSettings, MatrixEdit, Suite, TechniqueSpec, overrides
 from .techniques import get_technique
 
-ZOO_FRAMEWORK = {"onnxrt": "onnx", "torch": "torch"}
-
 
 @dataclass(frozen=True)
 class Job:
@@ -67,7 +65,7 @@ def _matches(edit: MatrixEdit, model: str, framework: str, technique: str) -> bo
 def _unsupported(model: str, framework: str, spec: TechniqueSpec) -> str | None:
     import models
 
-    if ZOO_FRAMEWORK[framework] not in models.get(model).frameworks:
+    if framework not in models.get(model).frameworks:
         return f"model {model!r} has no {framework} form"
     if framework not in get_technique(spec.kind).frameworks:
         return f"technique {spec.kind!r} does not run on {framework}"

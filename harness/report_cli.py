@@ -61,29 +61,25 @@ def add_compare_command(subparsers: argparse._SubParsersAction) -> argparse.Argu
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from reports.errors import ResultsError
     from reports.render import write_report
 
     try:
         files = write_report(args.results, args.output)
-    except (ResultsError, OSError) as exc:
+    except OSError as exc:
         return _user_error(exc)
     print(f"wrote {files.markdown} and {files.html} ({len(files.images)} charts)")
     return EXIT_OK
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from reports.errors import ResultsError
+    """User errors (bad check, unreadable results) are HarnessErrors: ``harness.cli`` prints them, exit 2."""
+    from .compare import compare
+    from .errors import CheckSyntaxError
 
-    from .compare import CheckSyntaxError, compare
-
-    try:
-        checks, fail_on_missing = build_checks(args.accuracy, args.throughput, args.fail_on)
-        if args.noise_k < 0:
-            raise CheckSyntaxError(f"--noise-k must be >= 0, got {args.noise_k:g}")
-        result = compare(args.baseline, args.current, checks, noise_k=args.noise_k, fail_on_missing=fail_on_missing)
-    except (CheckSyntaxError, ResultsError) as exc:
-        return _user_error(exc)
+    checks, fail_on_missing = build_checks(args.accuracy, args.throughput, args.fail_on)
+    if args.noise_k < 0:
+        raise CheckSyntaxError(f"--noise-k must be >= 0, got {args.noise_k:g}")
+    result = compare(args.baseline, args.current, checks, noise_k=args.noise_k, fail_on_missing=fail_on_missing)
     print(result.to_markdown(), end="")
     return EXIT_REGRESSION if result.regressed else EXIT_OK
 

@@ -1,9 +1,14 @@
-"""The results store: one parquet dataset per results directory, one file per finished job.
+"""The results store and the one definition of a result row; the only module that reads or writes them.
 
-Each job's row is written as soon as the job ends, atomically (temporary file + rename), as
-``<run_id>__<job id with / → _>.parquet``; an interrupted run therefore leaves every finished row
-readable, and ``pandas.read_parquet(DIR)`` (or ``load_results(DIR)``) reads them all. Running a suite
-again into the same directory adds rows (repeats); ``--resume`` skips job ids that already have one.
+One parquet dataset per results directory, one file per finished job. Each job's row is written as soon
+as the job ends, atomically (temporary file + rename), as ``<run_id>__<job id with / → _>.parquet``; an
+interrupted run therefore leaves every finished row readable. Running a suite again into the same
+directory adds rows (repeats); ``--resume`` skips job ids that already have one.
+
+Executors build rows with ``ResultRow`` (every column typed, unknown names refused) and
+``failure_row(job, status, reason, ...)``; ``load_results`` refuses files of another
+``schema_version`` or with other columns, naming both versions (or the columns) and what to do. The
+reports and the regression gate read results only through ``load_results`` / ``results_frame``.
 
 Schema (``SCHEMA_VERSION`` = 1; ``SCHEMA`` maps each column to its description, ``ARROW_SCHEMA`` to
 its type). Missing values are nulls: a failed job keeps its identity, status, error and environment.
@@ -12,14 +17,24 @@ its type). Missing values are nulls: a failed job keeps its identity, status, er
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from compressor.errors import did_you_mean_hint
+
+from .errors import ResultsError, ResultsSchemaError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .matrix import Job
 
 SCHEMA_VERSION = 1
 STATUSES = ("ok", "failed", "timeout", "crashed")
@@ -88,39 +103,92 @@ _COLUMNS: list[tuple[str, pa.DataType, str]] = [
     ("notes", pa.string(), "JSON object of technique-specific extras."),
 ]
 
+
 SCHEMA: dict[str, str] = {name: description for name, _, description in _COLUMNS}
 ARROW_SCHEMA = pa.schema([pa.field(name, kind) for name, kind, _ in _COLUMNS])
+# Measurements that repeated rows of a job are folded over (median) by the reports and the gate.
+MEASURED_COLUMNS = (
+    "accuracy", "fp32_accuracy", "relative_loss", "trials", "tuning_seconds", "latency_ms_p50",
+    "latency_ms_p90", "latency_ms_p99", "throughput", "model_size_bytes", "speedup_vs_fp32",
+    "speedup_vs_fp32_optimized", "wall_seconds",
+)  # fmt: skip
+JSON_COLUMNS = ("fp32_ops", "package_versions", "notes")
+# Columns every row has, whatever its status.
+IDENTITY_COLUMNS = ("job_id", "suite", "model", "framework", "technique", "technique_kind", "status")
 __doc__ += "\n".join(f"- ``{name}``: {description}" for name, _, description in _COLUMNS)
 
+_PY_TYPES = {pa.int32(): int, pa.int64(): int, pa.float64(): float, pa.bool_(): bool, pa.string(): str}
 
-class ResultsSchemaError(ValueError):
-    """Results written with a schema this code cannot read."""
+
+def _row_class() -> type:
+    fields = [(name, _PY_TYPES[kind] | None, dataclasses.field(default=None)) for name, kind, _ in _COLUMNS]
+    cls = dataclasses.make_dataclass("ResultRow", fields, namespace={"__module__": __name__})
+    cls.__doc__ = "One result row: a field per ``SCHEMA`` column (None = missing value)."
+    return cls
+
+
+ResultRow = _row_class()
+
+
+def make_row(**columns: Any) -> ResultRow:  # type: ignore[valid-type]
+    """A ``ResultRow`` from column values; a name outside the schema is refused with the closest column."""
+    return row_from_dict(columns)
+
+
+def row_from_dict(columns: dict[str, Any]) -> ResultRow:  # type: ignore[valid-type]
+    unknown = sorted(set(columns) - set(SCHEMA))
+    if unknown:
+        hints = [repr(name) + did_you_mean_hint(name, SCHEMA) for name in unknown]
+        raise KeyError(f"row has columns outside the schema: {', '.join(hints)}")
+    row = ResultRow(**columns)
+    row.schema_version = SCHEMA_VERSION
+    return row
+
+
+def row_dict(row: ResultRow | dict[str, Any]) -> dict[str, Any]:  # type: ignore[valid-type]
+    """Every schema column present (missing → null), lists/dicts JSON-encoded, schema version set."""
+    out = dataclasses.asdict(row_from_dict(row) if isinstance(row, dict) else row)
+    out["schema_version"] = SCHEMA_VERSION
+    for key in JSON_COLUMNS:
+        if isinstance(out[key], (list, tuple, dict)):
+            out[key] = json.dumps(list(out[key]) if isinstance(out[key], tuple) else out[key], sort_keys=True)
+    return out
+
+
+def identity_columns(job: Job) -> dict[str, Any]:
+    """The columns that say which job a row belongs to (written by every executor, ok or not)."""
+    spec = job.technique
+    return {
+        "job_id": job.job_id, "suite": job.suite, "model": job.model, "framework": job.framework,
+        "technique": spec["name"], "technique_kind": spec["kind"], "strategy": spec.get("strategy"),
+        "seed": job.seed, "threads": job.settings.get("threads"),
+    }  # fmt: skip
+
+
+def failure_row(
+    job: Job, status: str, reason: str, *, started_at: str, wall_seconds: float, cpus: tuple[int, ...], **extra: Any
+) -> ResultRow:  # type: ignore[valid-type]
+    """The row of a job that produced none itself (crash, timeout, image missing, ...): who, where, why."""
+    from .environment import environment_columns
+
+    if status not in STATUSES or status == "ok":
+        raise ValueError(f"failure_row: status {status!r} is not a failure; allowed: {', '.join(STATUSES[1:])}")
+    columns = {**identity_columns(job), **environment_columns(), "started_at": started_at, "cores_used": len(cpus)}
+    columns.update(status=status, error=reason, wall_seconds=wall_seconds, cpus=",".join(map(str, cpus)), **extra)
+    return row_from_dict(columns)
 
 
 def row_file_name(run_id: str, job_id: str) -> str:
     return f"{run_id}__{job_id.replace('/', '_')}.parquet"
 
 
-def normalize_row(row: dict[str, Any]) -> dict[str, Any]:
-    """Every schema column present (missing → null), lists/dicts JSON-encoded, unknown keys refused."""
-    unknown = sorted(set(row) - set(SCHEMA))
-    if unknown:
-        raise KeyError(f"row has columns outside the schema: {unknown}")
-    out = {name: row.get(name) for name in SCHEMA}
-    out["schema_version"] = SCHEMA_VERSION
-    for key in ("fp32_ops", "package_versions", "notes"):
-        if isinstance(out[key], (list, tuple, dict)):
-            out[key] = json.dumps(list(out[key]) if isinstance(out[key], tuple) else out[key], sort_keys=True)
-    return out
-
-
-def write_row(results_dir: str | os.PathLike, row: dict[str, Any]) -> Path:
+def write_row(results_dir: str | os.PathLike, row: ResultRow | dict[str, Any]) -> Path:  # type: ignore[valid-type]
     """Write one job's row atomically; returns the file."""
     directory = Path(results_dir)
     directory.mkdir(parents=True, exist_ok=True)
-    row = normalize_row(row)
-    table = pa.Table.from_pylist([row], schema=ARROW_SCHEMA)
-    target = directory / row_file_name(row["run_id"], row["job_id"])
+    columns = row_dict(row)
+    table = pa.Table.from_pylist([columns], schema=ARROW_SCHEMA)
+    target = directory / row_file_name(columns["run_id"], columns["job_id"])
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".parquet", dir=directory)
     os.close(fd)
     try:
@@ -130,6 +198,23 @@ def write_row(results_dir: str | os.PathLike, row: dict[str, Any]) -> Path:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return target
+
+
+def write_frame(results_dir: str | os.PathLike, frame: pd.DataFrame, name: str = "part-0") -> Path:
+    """Write the rows of ``frame`` (each checked like a ``ResultRow``; missing columns null) as one file."""
+    rows = [row_dict({k: (None if _is_missing(v) else v) for k, v in rec.items()}) for rec in frame.to_dict("records")]
+    directory = Path(results_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / f"{name}.parquet"
+    pq.write_table(pa.Table.from_pylist(rows, schema=ARROW_SCHEMA), target)
+    return target
+
+
+def _is_missing(value: Any) -> bool:
+    try:
+        return value is None or bool(value != value)  # None or NaN
+    except (TypeError, ValueError):  # arrays and the like are values
+        return False
 
 
 def result_files(results_dir: str | os.PathLike) -> list[Path]:
@@ -144,23 +229,67 @@ def finished_job_ids(results_dir: str | os.PathLike) -> set[str]:
     return set(load_results(results_dir)["job_id"])
 
 
-def load_results(path: str | os.PathLike):
-    """All rows of a results directory (or one file) as a DataFrame; refuses unknown schema versions."""
+def load_results(path: str | os.PathLike) -> pd.DataFrame:
+    """All rows of a results directory (or one file) as a DataFrame with every schema column.
+
+    Refuses (``ResultsSchemaError``) a file of another ``schema_version``, naming both versions, and a
+    file whose columns are not this version's (renamed, missing or extra), naming them.
+    """
     path = Path(path)
+    if not path.exists():
+        raise ResultsError(
+            f"results not found: {str(path)!r} (expected a directory or a parquet file of `harness run`)"
+        )
     files = [path] if path.is_file() else result_files(path)
     if not files:
-        raise FileNotFoundError(f"no results in {str(path)!r} (expected *.parquet written by `harness run`)")
-    versions = set()
+        raise ResultsError(f"no results in {str(path)!r} (expected *.parquet written by `harness run`)")
     for file in files:
-        metadata = pq.read_schema(file)
-        if "schema_version" not in metadata.names:
-            raise ResultsSchemaError(f"{file}: no schema_version column; not a harness results file")
-        versions.update(pq.read_table(file, columns=["schema_version"]).column(0).to_pylist())
-    unknown = sorted(v for v in versions if v != SCHEMA_VERSION)
-    if unknown:
-        raise ResultsSchemaError(
-            f"{str(path)!r} holds results with schema_version {unknown}; this harness reads version "
-            f"{SCHEMA_VERSION}. Use the harness version that wrote them, or re-run the suite."
-        )
+        _check_file(file)
     tables = [pq.read_table(file, schema=ARROW_SCHEMA) for file in files]
     return pa.concat_tables(tables).to_pandas()
+
+
+def _check_file(file: Path) -> None:
+    try:
+        names = pq.read_schema(file).names
+    except Exception as exc:  # pyarrow raises several unrelated types for unreadable input
+        raise ResultsError(f"cannot read results {str(file)!r} as parquet: {exc}") from None
+    if "schema_version" not in names:
+        raise ResultsSchemaError(f"{file}: no schema_version column; not a harness results file")
+    versions = sorted(set(pq.read_table(file, columns=["schema_version"]).column(0).to_pylist()))
+    if versions != [SCHEMA_VERSION]:
+        raise ResultsSchemaError(
+            f"{str(file)!r} holds results of schema_version {', '.join(map(str, versions))}; this harness reads "
+            f"schema_version {SCHEMA_VERSION}. Use the harness version that wrote them, or re-run the suite."
+        )
+    missing, extra = sorted(set(SCHEMA) - set(names)), sorted(set(names) - set(SCHEMA))
+    if missing or extra:
+        raise ResultsSchemaError(
+            f"{str(file)!r} says schema_version {SCHEMA_VERSION} but its columns differ: missing {missing}, "
+            f"unknown {extra}; it was not written by this harness's `harness run`"
+        )
+
+
+def results_frame(source: pd.DataFrame | str | os.PathLike) -> pd.DataFrame:
+    """Rows as a DataFrame with every schema column: read from a path (checked), or a frame completed.
+
+    A frame must at least say which job each row is and how it ended (``job_id``, ``model``, ``technique``,
+    ``status``); columns it lacks read as missing values, columns outside the schema are refused.
+    """
+    import pandas as pd
+
+    if not isinstance(source, pd.DataFrame):
+        return load_results(source)
+    frame = source.copy()
+    missing = [c for c in ("job_id", "model", "technique", "status") if c not in frame.columns]
+    if missing:
+        raise ResultsError(f"results lack required columns {missing}; found {sorted(map(str, frame.columns))}")
+    unknown = sorted(set(map(str, frame.columns)) - set(SCHEMA))
+    if unknown:
+        raise ResultsSchemaError(f"results have columns outside schema_version {SCHEMA_VERSION}: {unknown}")
+    for column in SCHEMA:
+        if column not in frame.columns:
+            frame[column] = None
+    for column in MEASURED_COLUMNS:
+        frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    return frame

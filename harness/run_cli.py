@@ -11,6 +11,7 @@ import logging
 import queue
 import secrets
 import signal
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -18,11 +19,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import pinning
 from .executors import executor_names, get_executor
 from .matrix import Job, expand
 from .results import finished_job_ids, write_row
-from .spec import SuiteError, load_suite
+from .spec import load_suite
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +45,18 @@ def new_run_id(suite: str) -> str:
 def run_suite(
     suite_path: str | Path,
     *,
-    executor: str = "local",
-    jobs: int = 1,
+    executor: str | None = None,
+    jobs: int | None = None,
     resume: bool = False,
     results_dir: str | Path | None = None,
     progress: bool = True,
 ) -> RunSummary:
-    """Run every job of the suite; each finished row is on disk before the next job is scheduled."""
+    """Run every job of the suite; each finished row is on disk before the next job is scheduled.
+
+    ``executor``/``jobs`` override the suite's ``executor:`` section (its options then apply only when the
+    kind is the suite's own). The executor prepares what the jobs need and says which core sets may run a
+    job at once; this function only hands each free slot to the next job and stores the rows.
+    """
     suite = load_suite(suite_path)
     matrix = expand(suite)
     results = Path(results_dir) if results_dir is not None else Path("results") / suite.name
@@ -61,11 +66,14 @@ def run_suite(
     todo = [job for job in matrix.jobs if job.job_id not in done]
     summary.skipped_done = [job.job_id for job in matrix.jobs if job.job_id in done]
     start = time.perf_counter()
-    runner = get_executor(executor, log_dir=results / "_logs" / run_id)
-    prepare_models(todo, progress)
-    cpus_per_job = max((job.bench_settings().cpus_per_job for job in todo), default=1)
+    kind = executor or suite.executor.kind
+    options = suite.executor.options if kind == suite.executor.kind else {}
+    if options != suite.executor.options:
+        log.info("--executor %s overrides the suite's executor %r: its options are not used", kind, suite.executor.kind)
+    runner = get_executor(kind, log_dir=results / "_logs" / run_id, **options)
+    runner.prepare(todo, progress)
     slots: queue.Queue = queue.Queue()
-    for cores in pinning.slots(jobs, cpus_per_job):
+    for cores in runner.slots(todo, jobs or suite.executor.jobs):
         slots.put(cores)
     display = _Display(len(matrix.jobs), len(summary.skipped_done), enabled=progress)
     lock = threading.Lock()
@@ -76,13 +84,13 @@ def run_suite(
         display.started(job.job_id)
         try:
             row = runner.run(job, cores)
-            if interrupted.is_set() and row["status"] != "ok":
+            if interrupted.is_set() and row.status != "ok":
                 return  # killed by the interrupt, not by its own fault: no row, so --resume reruns it
-            row["run_id"] = run_id
+            row.run_id = run_id
             write_row(results, row)
             with lock:
-                summary.statuses[job.job_id] = row["status"]
-            display.finished(job.job_id, row["status"])
+                summary.statuses[job.job_id] = row.status
+            display.finished(job.job_id, row.status)
         finally:
             slots.put(cores)
 
@@ -104,31 +112,6 @@ def run_suite(
         pool.shutdown(wait=True, cancel_futures=True)
     summary.wall_seconds = time.perf_counter() - start
     return summary
-
-
-def prepare_models(jobs: list[Job], progress: bool = True) -> None:
-    """Train (or load from the zoo cache) each model once, before any job starts.
-
-    Jobs then only load; parallel jobs never race to train the same model, and a cold cache does
-    not eat into the per-job time limit. A model that fails here fails its jobs, not the run.
-    """
-    import models
-
-    from .matrix import ZOO_FRAMEWORK
-
-    pairs = dict.fromkeys((job.model, ZOO_FRAMEWORK[job.framework]) for job in jobs)
-    for model, framework in pairs:
-        entry = models.get(model)
-        if entry.is_cached(framework):
-            continue
-        if progress:
-            from rich.console import Console
-
-            Console(stderr=True).print(f"preparing {model} ({framework}): not in the zoo cache, training")
-        try:
-            entry.prepare(framework=framework)
-        except Exception as exc:  # the jobs will report it, each with its own row
-            log.error("preparing %s for %s failed: %s", model, framework, exc)
 
 
 class _Display:
@@ -185,14 +168,14 @@ def _command(args: argparse.Namespace) -> int:
 
     console = Console(stderr=True)
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops like Ctrl-C: workers killed, rows kept
-    try:
-        summary = run_suite(
-            args.suite, executor=args.executor, jobs=args.jobs, resume=args.resume,
-            results_dir=args.results, progress=not args.no_progress,
-        )  # fmt: skip
-    except (SuiteError, ValueError) as exc:  # user errors: no traceback
-        console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
-        return 2
+    summary = run_suite(
+        args.suite,
+        executor=args.executor,
+        jobs=args.jobs,
+        resume=args.resume,
+        results_dir=args.results,
+        progress=not args.no_progress,
+    )  # fmt: skip  (user errors are HarnessErrors: harness.cli prints them, exit 2)
     counts: dict[str, int] = {}
     for status in summary.statuses.values():
         counts[status] = counts.get(status, 0) + 1
@@ -213,8 +196,12 @@ def add_run_command(subparsers: argparse._SubParsersAction) -> argparse.Argument
     """Register ``run`` on the harness CLI's subparsers."""
     parser = subparsers.add_parser("run", help="run a benchmark suite", description=__doc__.splitlines()[0])
     parser.add_argument("suite", metavar="SUITE", help="suite YAML file (see suites/)")
-    parser.add_argument("--executor", default="local", choices=executor_names(), help="where jobs run")
-    parser.add_argument("--jobs", type=int, default=1, metavar="K", help="jobs run at once (disjoint cores)")
+    parser.add_argument(
+        "--executor", choices=executor_names(), help="where jobs run (default: the suite's executor.kind, else local)"
+    )
+    parser.add_argument(
+        "--jobs", type=_positive, metavar="K", help="jobs run at once on disjoint cores (default: the suite's, else 1)"
+    )
     parser.add_argument("--resume", action="store_true", help="skip jobs that already have a row in --results")
     parser.add_argument("--results", metavar="DIR", help="results directory (default: results/<suite name>)")
     parser.add_argument("--no-progress", action="store_true", help="no live progress display")
@@ -222,12 +209,21 @@ def add_run_command(subparsers: argparse._SubParsersAction) -> argparse.Argument
     return parser
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``python -m harness.run_cli SUITE ...`` (the same as ``harness run`` once wired into harness.cli)."""
-    parser = argparse.ArgumentParser(prog="harness")
-    add_run_command(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["run", *(argv if argv is not None else __import__("sys").argv[1:])])
-    return args.func(args)
+    """``python -m harness.run_cli SUITE ...``: the same as ``harness run SUITE ...``."""
+    from .cli import main as harness_main
+
+    return harness_main(["run", *(argv if argv is not None else sys.argv[1:])])
 
 
 if __name__ == "__main__":

@@ -23,8 +23,11 @@ from typing import Any
 
 import numpy as np
 
+from compressor.timing import percentile, time_calls
+
 from .environment import allowed_cpus, environment_columns
 from .matrix import Job
+from .results import identity_columns
 from .spec import BenchSettings, TechniqueSpec
 from .techniques import Compressed, get_technique
 from .techniques.runtimes import runtime
@@ -36,7 +39,7 @@ CALIB_BATCH = 32
 
 @dataclass
 class JobContext:
-    """What a technique sees of its job."""
+    """What a technique sees of its job (built by ``prepare``)."""
 
     entry: Any
     framework: str
@@ -44,21 +47,25 @@ class JobContext:
     settings: BenchSettings
     seed: int
     fp32_model: Any
-    backend: Any  # compressor PTQ backend of the framework
+    runtime: Any  # harness.techniques.runtimes: loads and runs the framework's models
     calibration: list[tuple[np.ndarray, ...]]  # static calibration batches (inputs only)
     calib_loader: list[tuple[tuple[np.ndarray, ...], np.ndarray]]  # the same as (inputs, labels)
     eval_fn: Any  # model -> accuracy on the job's eval examples
+    eval_inputs: Any  # the eval examples' inputs (latency and throughput batches are taken from them)
+    fp32_predict: Any  # the fp32 model's predictor (one session, shared by evaluation and timing)
+    fp32_accuracy: float  # measured before any technique touches the model
     workspace: Path
+
+    @property
+    def backend_options(self) -> dict[str, Any]:
+        """compressor's ``backend_options`` for this job (the runtime's thread count, any framework)."""
+        return {"threads": self.settings.threads}
 
 
 def _as_tuple(entry: Any, x: Any) -> tuple[np.ndarray, ...]:
     if isinstance(x, dict):
         return tuple(x[spec.name] for spec in entry.input_signature)
     return (x,)
-
-
-def _percentile(samples: list[float], q: float) -> float:
-    return float(np.percentile(np.asarray(samples), q))
 
 
 def measure(predictors: dict[str, Any], batch: Any, settings: BenchSettings, iterations: int) -> dict[str, list[float]]:
@@ -69,29 +76,20 @@ def measure(predictors: dict[str, Any], batch: Any, settings: BenchSettings, ite
     for round_index in range(settings.rounds):
         shift = round_index % len(names)
         for name in names[shift:] + names[:shift]:
-            predict = predictors[name]
-            for _ in range(settings.warmup if round_index else max(settings.warmup, 1)):
-                predict(batch)
-            for _ in range(iterations):
-                start = time.perf_counter_ns()
-                predict(batch)
-                samples[name].append((time.perf_counter_ns() - start) / 1e6)
+            warmup = settings.warmup if round_index else max(settings.warmup, 1)
+            samples[name].extend(time_calls(predictors[name], batch, warmup=warmup, iterations=iterations))
     return samples
 
 
-def run_job(job: Job, workspace: Path) -> dict[str, Any]:
-    """Measurement columns of ``job`` (raises on failure; the caller records it)."""
+def prepare(job: Job, workspace: Path) -> JobContext:
+    """Load the job's fp32 model and data; build its calibration batches and its evaluation function."""
     import models
-    from compressor.algorithms.ptq.registry import ptq_backend
-    from models.evaluation import evaluate, num_examples, take
+    from models.evaluation import evaluate, take
 
     settings, spec = job.bench_settings(), job.technique_spec()
     entry = models.get(job.model)
     rt = runtime(job.framework, settings.threads)
     fp32_model = rt.load_fp32(entry)
-    option = "intra_op_num_threads" if job.framework == "onnxrt" else "num_threads"
-    backend = ptq_backend(rt.backend_name, **{option: settings.threads})
-
     x_eval, y_eval = entry.load_data("eval")
     if settings.eval_samples is not None and settings.eval_samples < len(y_eval):
         x_eval, y_eval = take(x_eval, slice(0, settings.eval_samples)), y_eval[: settings.eval_samples]
@@ -109,21 +107,42 @@ def run_job(job: Job, workspace: Path) -> dict[str, Any]:
         predict = fp32_predict if model is fp32_model else rt.predictor(model)
         return evaluate(predict, x_eval, y_eval, entry.metric, batch_size=EVAL_BATCH, reference_fn=fp32_predict)
 
-    fp32_accuracy = eval_fn(fp32_model)
-    ctx = JobContext(
-        entry, job.framework, spec, settings, job.seed, fp32_model, backend,
-        [inputs for inputs, _ in calib_loader], calib_loader, eval_fn, workspace,
+    return JobContext(
+        entry, job.framework, spec, settings, job.seed, fp32_model, rt, [inputs for inputs, _ in calib_loader],
+        calib_loader, eval_fn, x_eval, fp32_predict, eval_fn(fp32_model), workspace,
     )  # fmt: skip
-    compressed: Compressed = get_technique(spec.kind).apply(ctx)
-    accuracy = compressed.accuracy if compressed.accuracy is not None else eval_fn(compressed.model)
 
-    predictors = {"model": rt.predictor(compressed.model), "fp32": fp32_predict}
-    if job.framework == "onnxrt":
-        predictors["fp32_optimized"] = rt.predictor(backend.fp32_optimized(fp32_model))
-    n = num_examples(x_eval)
-    latency_batch = take(x_eval, np.arange(settings.batch_size) % n)
+
+def compress(ctx: JobContext) -> Compressed:
+    """The technique turns the fp32 model into the model that is measured."""
+    return get_technique(ctx.technique.kind).apply(ctx)
+
+
+def validate(ctx: JobContext, compressed: Compressed) -> dict[str, Any]:
+    """Accuracy of the measured model and of fp32 on the same examples."""
+    fp32_accuracy = ctx.fp32_accuracy
+    accuracy = compressed.accuracy if compressed.accuracy is not None else ctx.eval_fn(compressed.model)
+    return {
+        "accuracy": float(accuracy),
+        "fp32_accuracy": float(fp32_accuracy),
+        "relative_loss": (fp32_accuracy - accuracy) / fp32_accuracy if fp32_accuracy else None,
+        "met_criterion": compressed.notes.get("met_criterion"),
+    }
+
+
+def bench(ctx: JobContext, compressed: Compressed) -> dict[str, Any]:
+    """Latency (A/B rounds against fp32 and, for ONNX Runtime, fp32 + graph optimization) and throughput."""
+    import compressor
+    from models.evaluation import num_examples, take
+
+    settings, rt = ctx.settings, ctx.runtime
+    predictors = {"model": rt.predictor(compressed.model), "fp32": ctx.fp32_predict}
+    if ctx.framework == "onnxrt":
+        predictors["fp32_optimized"] = rt.predictor(compressor.optimize_fp32(ctx.fp32_model))
+    n = num_examples(ctx.eval_inputs)
+    latency_batch = take(ctx.eval_inputs, np.arange(settings.batch_size) % n)
     lat = measure(predictors, latency_batch, settings, settings.iterations)
-    tp_batch = take(x_eval, np.arange(settings.throughput_batch) % n)
+    tp_batch = take(ctx.eval_inputs, np.arange(settings.throughput_batch) % n)
     tp_iterations = max(3, settings.iterations // 5)
     tp = measure({"model": predictors["model"]}, tp_batch, settings, tp_iterations)
     per_round = [
@@ -131,27 +150,10 @@ def run_job(job: Job, workspace: Path) -> dict[str, Any]:
         for i in range(0, len(tp["model"]), tp_iterations)
     ]
     p50 = statistics.median(lat["model"])
-    try:
-        size = int(backend.size_bytes(compressed.model))
-    except Exception as exc:  # a size we cannot compute is a missing value, not a failed job
-        log.warning("model size unavailable: %s", exc)
-        size = None
-    notes = dict(compressed.notes)
-    if notes.get("all_fp32"):
-        notes["warning"] = "every op fell back to fp32: not a quantized model"
     return {
-        "accuracy": float(accuracy),
-        "fp32_accuracy": float(fp32_accuracy),
-        "relative_loss": (fp32_accuracy - accuracy) / fp32_accuracy if fp32_accuracy else None,
-        "met_criterion": notes.get("met_criterion"),
-        "trials": compressed.trials,
-        "tuning_seconds": compressed.tuning_seconds,
-        "train_epochs": compressed.train_epochs,
-        "train_seconds": compressed.train_seconds,
-        "sparsity": compressed.sparsity,
         "latency_ms_p50": p50,
-        "latency_ms_p90": _percentile(lat["model"], 90),
-        "latency_ms_p99": _percentile(lat["model"], 99),
+        "latency_ms_p90": percentile(lat["model"], 90),
+        "latency_ms_p99": percentile(lat["model"], 99),
         "throughput": settings.throughput_batch / (statistics.median(tp["model"]) / 1e3),
         "throughput_rounds_rel_std": (
             statistics.stdev(per_round) / statistics.mean(per_round) if len(per_round) > 1 else None
@@ -159,31 +161,48 @@ def run_job(job: Job, workspace: Path) -> dict[str, Any]:
         "throughput_rounds": len(per_round),
         "batch_size": settings.batch_size,
         "throughput_batch": settings.throughput_batch,
-        "model_size_bytes": size,
         "fp32_latency_ms_p50": statistics.median(lat["fp32"]),
         "speedup_vs_fp32": statistics.median(lat["fp32"]) / p50,
         "speedup_vs_fp32_optimized": (
             statistics.median(lat["fp32_optimized"]) / p50 if "fp32_optimized" in lat else None
         ),
+    }
+
+
+def collect(
+    ctx: JobContext, compressed: Compressed, accuracy: dict[str, Any], timing: dict[str, Any]
+) -> dict[str, Any]:
+    """The job's measurement columns: accuracy, timing, and what the technique reports."""
+    import compressor
+
+    try:
+        size = compressor.model_size_bytes(compressed.model, framework=ctx.framework)
+    except Exception as exc:  # a size we cannot compute is a missing value, not a failed job
+        log.warning("model size unavailable: %s", exc)
+        size = None
+    notes = dict(compressed.notes)
+    if notes.get("all_fp32"):
+        notes["warning"] = "every op fell back to fp32: not a quantized model"
+    return {
+        **accuracy,
+        **timing,
+        "trials": compressed.trials,
+        "tuning_seconds": compressed.tuning_seconds,
+        "train_epochs": compressed.train_epochs,
+        "train_seconds": compressed.train_seconds,
+        "sparsity": compressed.sparsity,
+        "model_size_bytes": size,
         "fp32_ops": json.dumps(compressed.fp32_ops) if compressed.fp32_ops is not None else None,
         "hardware_verdict": notes.get("hardware_note"),
         "notes": json.dumps(notes, sort_keys=True, default=str),
     }
 
 
-def job_identity(job: Job) -> dict[str, Any]:
-    spec = job.technique
-    return {
-        "job_id": job.job_id,
-        "suite": job.suite,
-        "model": job.model,
-        "framework": job.framework,
-        "technique": spec["name"],
-        "technique_kind": spec["kind"],
-        "strategy": spec.get("strategy"),
-        "seed": job.seed,
-        "threads": job.settings.get("threads"),
-    }
+def run_job(job: Job, workspace: Path) -> dict[str, Any]:
+    """Measurement columns of ``job``: prepare → compress → validate → bench → collect (raises on failure)."""
+    ctx = prepare(job, workspace)
+    compressed = compress(ctx)
+    return collect(ctx, compressed, validate(ctx, compressed), bench(ctx, compressed))
 
 
 def worker_main(job_file: str, row_file: str) -> int:
@@ -191,7 +210,7 @@ def worker_main(job_file: str, row_file: str) -> int:
     job = Job.from_json(Path(job_file).read_text())
     started = time.perf_counter()
     row: dict[str, Any] = {
-        **job_identity(job),
+        **identity_columns(job),
         **environment_columns(),
         "cpus": allowed_cpus(),
         "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),

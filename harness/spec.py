@@ -10,21 +10,21 @@ and suggests the closest known key or technique ("did you mean").
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
+import compressor
+from compressor.errors import did_you_mean_hint
+
+from .errors import SuiteError
 from .techniques import technique_kinds
 
-FRAMEWORKS = ("onnxrt", "torch")
-STRATEGIES = ("auto", "basic", "conservative", "mse", "mse_v2", "bayesian", "exhaustive", "random", "tpe")
-
-
-class SuiteError(ValueError):
-    """A suite that cannot be loaded; the message names the file, the line and the fix."""
+FRAMEWORKS = tuple(compressor.frameworks())  # the frameworks compressor has backends for
+STRATEGIES = tuple(compressor.available_strategies())
+__all__ = ["SuiteError", "Suite", "load_suite", "parse_suite"]
 
 
 class _Strict(BaseModel):
@@ -92,8 +92,9 @@ class TechniqueSpec(_Strict):
     @field_validator("strategy")
     @classmethod
     def _known_strategy(cls, value: str | None) -> str | None:
-        if value is not None and value not in STRATEGIES:
-            raise ValueError(f"unknown strategy {value!r}{_hint(value, STRATEGIES)}; known: {', '.join(STRATEGIES)}")
+        known = compressor.available_strategies()
+        if value is not None and value not in known:
+            raise ValueError(f"unknown strategy {value!r}{_hint(value, known)}; known: {', '.join(known)}")
         return value
 
     @model_validator(mode="after")
@@ -123,6 +124,23 @@ class MatrixEdit(_Strict):
     technique: str | None = Field(None, description="Technique name (a `techniques[].name`).")
 
 
+class ExecutorSpec(_Strict):
+    """Where the suite's jobs run; ``harness run --executor/--jobs`` override ``kind``/``jobs``."""
+
+    kind: str = Field("local", description="Registered executor (local, docker, ...; see docs/extending.md).")
+    jobs: int = Field(1, ge=1, description="Jobs run at once, each on its own cores (fewer when cores run out).")
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="Keyword options of the executor (e.g. local: pin; docker: mem_limit)."
+    )
+
+    @model_validator(mode="after")
+    def _known(self) -> ExecutorSpec:
+        from .executors import check_options
+
+        check_options(self.kind, self.options)  # an unknown kind or option fails at load time, with a hint
+        return self
+
+
 class Suite(_Strict):
     """A benchmark suite: the job matrix and how each job is measured."""
 
@@ -142,13 +160,15 @@ class Suite(_Strict):
         default_factory=list, description="Extra jobs outside the product (model, framework, technique all set)."
     )
     exclude: list[MatrixEdit] = Field(default_factory=list, description="Patterns of jobs removed from the product.")
+    executor: ExecutorSpec = Field(default_factory=ExecutorSpec, description="Where and how many jobs run at once.")
 
     @field_validator("frameworks")
     @classmethod
     def _known_frameworks(cls, value: list[str]) -> list[str]:
+        known = compressor.frameworks()
         for fw in value:
-            if fw not in FRAMEWORKS:
-                raise ValueError(f"unknown framework {fw!r}{_hint(fw, FRAMEWORKS)}; known: {', '.join(FRAMEWORKS)}")
+            if fw not in known:
+                raise ValueError(f"unknown framework {fw!r}{_hint(fw, known)}; known: {', '.join(known)}")
         return value
 
     @field_validator("models")
@@ -186,8 +206,7 @@ class Suite(_Strict):
 
 
 def _hint(value: str, known: Any) -> str:
-    close = difflib.get_close_matches(str(value), [str(k) for k in known], n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    return did_you_mean_hint(str(value), known)
 
 
 def load_suite(path: str | Path) -> Suite:
@@ -235,7 +254,7 @@ def _fields_at(loc: tuple) -> list[str]:
         if part not in model.model_fields:
             continue  # a list index or a dict key: the item's model is the one already found
         annotation = str(model.model_fields[part].annotation)
-        models = (SettingsOverride, BenchSettings, TechniqueSpec, MatrixEdit)
+        models = (SettingsOverride, BenchSettings, TechniqueSpec, MatrixEdit, ExecutorSpec)
         model = next((m for m in models if m.__name__ in annotation), None)
         if model is None:
             return []

@@ -1,6 +1,7 @@
 """The model zoo the harness runs on: registered entries with offline data, recipes and caching.
 
-Importing this package needs only numpy; frameworks are imported when a model is built.
+Importing this package needs only numpy and compressor's framework-free names (``compressor.vocabulary``,
+``compressor.errors``); frameworks are imported when a model is built.
 """
 
 from models import catalog as _catalog  # noqa: F401  (registers the zoo's entries)

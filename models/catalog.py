@@ -2,7 +2,7 @@
 
 Expected accuracies were measured by training each recipe cold (torch 2.13 CPU, 2 cores); three
 cold runs gave bit-identical accuracies. Keras/Gluon versions (cnn_mnist, resnet8_fashion) land
-within the same tolerances: tf 0.968 / 0.915, mxnet 0.970 / 0.915. Tolerances cover thread-count
+within the same tolerances: tensorflow 0.968 / 0.915, mxnet 0.970 / 0.915. Tolerances cover thread-count
 and library-version drift. Changing any recipe value changes the cache key, so old weights are
 never reused for it.
 """
@@ -48,7 +48,7 @@ CNN_MNIST = register_model(
         recipe={"seed": 0, "channels": (16, 32), "hidden": 64, "epochs": 12, "batch_size": 64, "lr": 3e-3},
         builders={
             "torch": "models.nets.cnn:build_torch",
-            "tf": "models.keras_models:build_cnn",
+            "tensorflow": "models.keras_models:build_cnn",
             "mxnet": "models.gluon_models:build_cnn",
         },
         params=105_866,
@@ -78,7 +78,7 @@ RESNET8_FASHION = register_model(
         },
         builders={
             "torch": "models.nets.resnet:build_torch",
-            "tf": "models.keras_models:build_resnet",
+            "tensorflow": "models.keras_models:build_resnet",
             "mxnet": "models.gluon_models:build_resnet",
         },
         params=77_754,

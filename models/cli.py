@@ -17,6 +17,16 @@ from models.entry import FRAMEWORKS
 from models.errors import ModelsError
 
 EXIT_USER_ERROR, EXIT_ACCURACY = 2, 1
+# The zoo's spellings before it adopted compressor.vocabulary; still accepted, with a note.
+DEPRECATED_FRAMEWORKS = {"onnx": "onnxrt", "tf": "tensorflow"}
+
+
+def _framework(value: str) -> str:
+    if value in DEPRECATED_FRAMEWORKS:
+        new = DEPRECATED_FRAMEWORKS[value]
+        print(f"note: --framework {value} is deprecated, use --framework {new}", file=sys.stderr)
+        return new
+    return value
 
 
 def add_models_commands(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -31,7 +41,7 @@ def add_models_commands(subparsers: argparse._SubParsersAction) -> argparse.Argu
     p_prep = sub.add_parser("prepare", help="train or load weights into the cache")
     p_prep.add_argument("names", nargs="*", metavar="NAME", help="model names (see `models list`)")
     p_prep.add_argument("--all", action="store_true", help="every model that supports --framework")
-    p_prep.add_argument("--framework", default="torch", choices=FRAMEWORKS, help="default: torch")
+    p_prep.add_argument("--framework", default="torch", type=_framework, choices=FRAMEWORKS, help="default: torch")
     p_prep.add_argument("--cache-dir", help="weights cache (default: $COMPRESSOR_CACHE_DIR or XDG cache)")
     p_prep.add_argument("--force", action="store_true", help="retrain even when cached weights exist")
     p_prep.add_argument("--verify", action="store_true", help="re-measure accuracy of cached weights")

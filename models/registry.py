@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import difflib
 from typing import TYPE_CHECKING
 
+from compressor.errors import did_you_mean
 from models.errors import EntryDefinitionError, UnknownModelError
 
 if TYPE_CHECKING:
@@ -41,8 +41,8 @@ def get(name: str) -> ModelEntry:
     try:
         return _REGISTRY[name]
     except KeyError:
-        close = difflib.get_close_matches(name, names(), n=1, cutoff=0.5)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        close = did_you_mean(name, names(), cutoff=0.5)
+        hint = f" (did you mean {close!r}?)" if close else ""
         known = ", ".join(names()) or "(none)"
         raise UnknownModelError(f"unknown model {name!r}{hint}; known models: {known}") from None
 

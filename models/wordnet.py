@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.datasets import SPLIT_SEED, _unavailable, check_split
+from models.dataset_sources import SPLIT_SEED, check_split, unavailable
 
 WORDNET_DEFAULT_DIR = "/usr/share/wordnet"
 # Lexicographer file numbers from lexnames(5WN); all ten hold > 2 000 synsets.
@@ -65,7 +65,7 @@ def _parse_nouns(path: Path) -> dict[int, list[str]]:
 def _build_splits(directory: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     path = directory / "data.noun"
     if not path.is_file():
-        raise _unavailable("wordnet-nouns10", f"{path} not found")
+        raise unavailable("wordnet-nouns10", f"{path} not found")
     by_lexfile = _parse_nouns(path)
     # A definition shared by synsets of different classes has no single right answer: drop it.
     counts = Counter(text for texts in by_lexfile.values() for text in set(texts))

@@ -1,7 +1,7 @@
-"""Load a results directory into a DataFrame and fold repeated measurements into one row per job.
+"""Fold repeated measurements of a results set into one row per job, with report-only columns added.
 
-The schema is owned by ``harness.results``; this module only relies on the column names and
-tolerates optional columns being absent (they read as missing values).
+Rows are read, and their schema checked, only by ``harness.results`` (``results_frame`` takes a results
+directory, a parquet file or a DataFrame); the column names and the measured columns live there.
 """
 
 from __future__ import annotations
@@ -9,76 +9,17 @@ from __future__ import annotations
 import json
 import math
 import os
-from pathlib import Path
 
 import pandas as pd
 
-from .errors import ResultsError
+from harness.results import MEASURED_COLUMNS, results_frame
 
-REQUIRED_COLUMNS = ("job_id", "model", "technique", "status")
 TECHNIQUE_ORDER = ("fp32", "fp32_optimized", "int8_minmax", "int8_entropy", "int8_percentile", "dynamic", "tuned")
-# Measurements that repeats are folded over (median); everything else is taken from the first row.
-MEASURED_COLUMNS = (
-    "accuracy",
-    "fp32_accuracy",
-    "relative_loss",
-    "trials",
-    "tuning_seconds",
-    "latency_ms_p50",
-    "latency_ms_p90",
-    "latency_ms_p99",
-    "throughput",
-    "model_size_bytes",
-    "speedup_vs_fp32",
-    "speedup_vs_fp32_optimized",
-    "wall_seconds",
-)
-OPTIONAL_COLUMNS = MEASURED_COLUMNS + (
-    "train_seconds",
-    "train_epochs",
-    "sparsity",
-    "hardware_verdict",
-    "framework",
-    "strategy",
-    "error",
-    "fp32_ops",
-    "batch_size",
-    "git_sha",
-    "package_versions",
-    "cpu_model",
-    "cpu_flags",
-    "cores_used",
-    "cpus",
-    "pinning",
-    "python",
-    "hostname",
-    "seed",
-    "run_id",
-    "schema_version",
-)
 
 
 def load_results(source: pd.DataFrame | str | os.PathLike) -> pd.DataFrame:
-    """A copy of ``source`` (a DataFrame, or a parquet file/directory) with every optional column present."""
-    if isinstance(source, pd.DataFrame):
-        frame = source.copy()
-    else:
-        path = Path(source)
-        if not path.exists():
-            raise ResultsError(f"results not found: {str(path)!r} (expected a parquet file or directory)")
-        try:
-            frame = pd.read_parquet(path)
-        except Exception as exc:  # pyarrow raises several unrelated types for unreadable input
-            raise ResultsError(f"cannot read results {str(path)!r} as parquet: {exc}") from None
-    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
-    if missing:
-        raise ResultsError(f"results lack required columns {missing}; found {sorted(map(str, frame.columns))}")
-    for column in OPTIONAL_COLUMNS:
-        if column not in frame.columns:
-            frame[column] = None
-    for column in MEASURED_COLUMNS:
-        frame[column] = pd.to_numeric(frame[column], errors="coerce")
-    return frame
+    """Rows of ``source`` with every schema column (``harness.results.results_frame``)."""
+    return results_frame(source)
 
 
 def method_label(technique: str, strategy: object = None) -> str:

@@ -45,22 +45,16 @@ def fingerprint(model: torch.nn.Module) -> str:
     return digest.hexdigest()[:16]
 
 
-def median_forward_ms(model: Any, args: tuple, threads: int, warmup: int = 3, iterations: int = 20) -> float:
-    """Median of ``iterations`` timed forwards at ``threads`` intra-op threads; the untimed warmup
-    (at least one call) includes any lazy compilation."""
-    import statistics
-    import time
+def median_forward_ms(model: Any, args: tuple, threads: int | None, warmup: int = 3, iterations: int = 20) -> float:
+    """Median of ``iterations`` timed forwards (``compressor.timing``) at ``threads`` intra-op threads
+    (None: torch's current setting); the untimed warmup (at least one call) includes any lazy compilation."""
+    from ..timing import median, time_calls
 
-    torch.set_num_threads(threads)
-    timings = []
+    if threads is not None:
+        torch.set_num_threads(threads)
     with torch.inference_mode():
-        for _ in range(max(warmup, 1)):
-            model(*args)
-        for _ in range(iterations):
-            start = time.perf_counter_ns()
-            model(*args)
-            timings.append(time.perf_counter_ns() - start)
-    return statistics.median(timings) / 1e6
+        samples = time_calls(lambda a: model(*a), args, warmup=max(warmup, 1), iterations=iterations)
+    return median(samples)
 
 
 def module_outputs(module: Any, args: tuple, names: Any) -> dict[str, torch.Tensor]:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from .._config_base import Config
-from .._frozen import thaw
+from ..config.base import Config
+from ..config.frozen import thaw
 from .mapping import LoadedConf
 
 VARIABLES = {

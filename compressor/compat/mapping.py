@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import config as cfg
+from ..config.checks import tensor_names
 from ..errors import ConfigError
 from .frameworks import FrameworkInfo, framework_info
 from .yaml_tree import YamlDoc, read_yaml
@@ -192,7 +193,7 @@ class _Mapper:
             common["backend"], sources["backend"] = fw.backend, "model.framework"
         self.common, self.common_sources = common, sources
         if self.has("model"):
-            names = cfg._names  # the configs' own normalisation of "a,b" tensor lists
+            names = tensor_names  # the configs' own normalisation of "a,b" tensor lists
             self.out.model = ModelInfo(
                 name=str(self.get("model.name", "")),
                 framework=fw,

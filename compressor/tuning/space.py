@@ -13,10 +13,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .._frozen import FrozenDict
+from ..algorithms.ptq import op_rules
 from ..algorithms.ptq.algorithm import FP32, OpInfo, OpQuant, Plan
+from ..config.frozen import FrozenDict
 from ..errors import ConfigError
-from . import op_rules
 
 log = logging.getLogger(__name__)
 

@@ -19,18 +19,17 @@ import logging
 import os
 import shutil
 import socket
-import tempfile
 import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..containers.errors import ContainerError
-from ..containers.images import LABEL, image_for_framework, repo_git_sha
-from ..environment import environment_columns
-from ..matrix import ZOO_FRAMEWORK, Job
-from ..runner import job_identity
+from ..errors import ContainerError
+from ..images.specs import LABEL, image_for_framework, repo_git_sha
+from ..matrix import Job
+from ..results import ResultRow, failure_row, row_from_dict
+from . import Executor
 from .local import PIN_ENV, STDERR_TAIL
 
 CONTAINER_UID = 1000  # the image's `harness` user, used when the harness runs as root
@@ -83,26 +82,25 @@ def container_options(
     }
 
 
-class DockerExecutor:
+class DockerExecutor(Executor):
     name = "docker"
 
     def __init__(
         self, log_dir: str | os.PathLike | None = None, mem_limit: str | None = None, client: Any = None
     ) -> None:
         """``mem_limit``: per-container memory limit (default ``$HARNESS_DOCKER_MEM_LIMIT`` or 4g)."""
-        from ..containers.build import connect
+        from ..images.build import connect
 
+        super().__init__(log_dir)
         self.client = client or connect()
         self.mem_limit = mem_limit or os.environ.get(MEM_LIMIT_ENV, "4g")
-        self.log_dir = Path(log_dir) if log_dir else Path(tempfile.mkdtemp(prefix="harness-logs-"))
-        self.log_dir.mkdir(parents=True, exist_ok=True)
         self._live: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._pin_methods: dict[str, str] = {}
         self._warned: set[str] = set()
         self._cancelled = False
 
-    def run(self, job: Job, cpus: tuple[int, ...]) -> dict[str, Any]:
+    def run(self, job: Job, cpus: tuple[int, ...]) -> ResultRow:  # type: ignore[valid-type]
         started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         start = time.perf_counter()
         stem = job.job_id.replace("/", "_")
@@ -115,20 +113,21 @@ class DockerExecutor:
             status, error = self._run_container(job, image, cpus, job_dir, cache_dir, method, stem)
             row_file = job_dir / "row.json"
             if status is None and row_file.exists():
-                row = json.loads(row_file.read_text())
+                row = row_from_dict(json.loads(row_file.read_text()))
             shutil.rmtree(job_dir / "tmp", ignore_errors=True)
             shutil.rmtree(job_dir / "home", ignore_errors=True)
         except ContainerError as exc:
             status, error, method = "failed", str(exc), "none"
         if row is None:
-            row = {**job_identity(job), **environment_columns(), "started_at": started_at, "cores_used": len(cpus)}
-            row.update(status=status, error=error, wall_seconds=time.perf_counter() - start)
-        row.setdefault("cpus", ",".join(map(str, cpus)))
-        row["pinning"] = method
-        row["hostname"] = socket.gethostname()  # inside, the hostname is the container's id
+            row = failure_row(
+                job, status, error, started_at=started_at, wall_seconds=time.perf_counter() - start, cpus=cpus
+            )
+        row.cpus = row.cpus or ",".join(map(str, cpus))
+        row.pinning = method
+        row.hostname = socket.gethostname()  # inside, the hostname is the container's id
         if image is not None:
-            row["image_id"] = image.id
-            row["git_sha"] = image.labels.get(f"{LABEL}.git-sha", row.get("git_sha"))
+            row.image_id = image.id
+            row.git_sha = image.labels.get(f"{LABEL}.git-sha", row.git_sha)
         return row
 
     def cancel(self) -> None:
@@ -167,7 +166,7 @@ class DockerExecutor:
         from models.cache import default_cache_dir
 
         cache_dir = default_cache_dir().resolve()
-        framework = ZOO_FRAMEWORK[job.framework]
+        framework = job.framework
         if not models.get(job.model).is_cached(framework):
             raise ContainerError(
                 f"model {job.model!r} ({framework}) is not in the zoo cache {cache_dir}, which containers mount "

@@ -7,41 +7,40 @@ by killing the worker's process group) becomes that job's row with its reason; t
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
-from .. import pinning
-from ..environment import environment_columns
+from compressor import pinning
+
 from ..matrix import Job
-from ..runner import job_identity
+from ..results import ResultRow, failure_row, row_from_dict
+from . import Executor
 
 PIN_ENV = "HARNESS_PIN_CPUS"
 REPO = Path(__file__).resolve().parents[2]
 STDERR_TAIL = 1500
 
 
-class LocalExecutor:
+class LocalExecutor(Executor):
     name = "local"
 
     def __init__(self, pin: str | None = None, log_dir: str | os.PathLike | None = None) -> None:
         """``pin`` forces a pinning method (numactl | sched_setaffinity | none); default: the best available.
         ``log_dir`` keeps each worker's output (default: a temporary directory)."""
+        super().__init__(log_dir)
         self.method = pinning.method(pin)
-        self.log_dir = Path(log_dir) if log_dir else Path(tempfile.mkdtemp(prefix="harness-logs-"))
-        self.log_dir.mkdir(parents=True, exist_ok=True)
         self._live: dict[int, subprocess.Popen] = {}
         self._lock = threading.Lock()
         self._cancelled = False
 
-    def run(self, job: Job, cpus: tuple[int, ...]) -> dict[str, Any]:
+    def run(self, job: Job, cpus: tuple[int, ...]) -> ResultRow:  # type: ignore[valid-type]
         plan = pinning.Pinning(tuple(cpus), self.method)
         stem = job.job_id.replace("/", "_")
         job_file, row_file = self.log_dir / f"{stem}.job.json", self.log_dir / f"{stem}.row.json"
@@ -70,17 +69,14 @@ class LocalExecutor:
                     self._live.pop(proc.pid, None)
         wall = time.perf_counter() - start
         if status is None and row_file.exists() and proc.returncode == 0:
-            import json
-
-            row = json.loads(row_file.read_text())
+            row = row_from_dict(json.loads(row_file.read_text()))
         else:
-            row = {**job_identity(job), **environment_columns(), "started_at": started_at, "cores_used": len(cpus)}
             if status is None:
                 status = "crashed"
                 error = _death_reason(proc.returncode, self._cancelled) + _tail(log_file)
-            row.update(status=status, error=error, wall_seconds=wall)
-        row.setdefault("cpus", ",".join(map(str, cpus)))
-        row["pinning"] = plan.method
+            row = failure_row(job, status, error, started_at=started_at, wall_seconds=wall, cpus=cpus)
+        row.cpus = row.cpus or ",".join(map(str, cpus))
+        row.pinning = plan.method
         return row
 
     def cancel(self) -> None:

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from compressor.errors import did_you_mean_hint
+
 DEBUG_ENV = "HARNESS_DEBUG_TECHNIQUES"
 
 
@@ -35,16 +37,30 @@ class Compressed:
 class Technique:
     kind: str
     apply: Callable[[Any], Compressed]  # (JobContext) -> Compressed
-    frameworks: tuple[str, ...]
+    uses: str | None = None  # the compressor technique it runs (``compressor.supported_frameworks`` answers)
+    only: tuple[str, ...] | None = None  # a narrower set of frameworks, where the technique itself needs one
     debug: bool = False
+
+    @property
+    def frameworks(self) -> tuple[str, ...]:
+        """Frameworks this technique runs on: those compressor supports for it that the harness can run."""
+        import compressor
+
+        from .runtimes import RUNTIMES
+
+        supported = compressor.supported_frameworks(self.uses) if self.uses else compressor.frameworks()
+        return tuple(fw for fw in supported if fw in RUNTIMES and (self.only is None or fw in self.only))
 
 
 _REGISTRY: dict[str, Technique] = {}
 
 
-def register_technique(kind: str, frameworks: tuple[str, ...] = ("onnxrt", "torch"), debug: bool = False):
+def register_technique(kind: str, uses: str | None = None, only: tuple[str, ...] | None = None, debug: bool = False):
+    """Register ``kind``: ``uses`` names the compressor technique it applies (ptq, qat, pruning, distillation,
+    mixed_precision; None for baselines), ``only`` narrows the frameworks further."""
+
     def decorate(fn: Callable[[Any], Compressed]) -> Callable[[Any], Compressed]:
-        _REGISTRY[kind] = Technique(kind, fn, tuple(frameworks), debug)
+        _REGISTRY[kind] = Technique(kind, fn, uses, tuple(only) if only else None, debug)
         return fn
 
     return decorate
@@ -62,7 +78,8 @@ def technique_kinds() -> list[str]:
 def get_technique(kind: str) -> Technique:
     kinds = technique_kinds()
     if kind not in kinds:
-        raise KeyError(f"unknown technique {kind!r}; known: {', '.join(kinds)}")
+        hint = did_you_mean_hint(kind, kinds)
+        raise KeyError(f"unknown technique {kind!r}{hint}; known: {', '.join(kinds)}")
     return _REGISTRY[kind]
 
 

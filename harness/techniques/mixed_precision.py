@@ -20,7 +20,6 @@ def _mixed_precision(ctx, precision: str) -> Compressed:
         tuning_criterion=TuningCriterion(strategy="auto", max_trials=spec.max_trials, random_seed=ctx.seed),
         accuracy_criterion=AccuracyCriterion(tolerable_loss=spec.tolerable_loss),
     )
-    option = "intra_op_num_threads" if ctx.framework == "onnxrt" else "num_threads"
     result = mix_precision.fit(
         ctx.fp32_model,
         conf,
@@ -28,7 +27,7 @@ def _mixed_precision(ctx, precision: str) -> Compressed:
         eval_dataloader=ctx.calib_loader,  # input batches for op sensitivity and latency
         workspace=ctx.workspace / "mixed_precision",
         resume=False,
-        backend_options={option: ctx.settings.threads},
+        backend_options=ctx.backend_options,
     )
     tuning = result.tuning
     notes = {
@@ -50,11 +49,11 @@ def _mixed_precision(ctx, precision: str) -> Compressed:
     )
 
 
-@register_technique("bf16")
+@register_technique("bf16", uses="mixed_precision")
 def bf16(ctx) -> Compressed:
     return _mixed_precision(ctx, "bf16")
 
 
-@register_technique("fp16")
+@register_technique("fp16", uses="mixed_precision")
 def fp16(ctx) -> Compressed:
     return _mixed_precision(ctx, "fp16")

@@ -12,56 +12,64 @@ def fp32(ctx) -> Compressed:
     return Compressed(model=ctx.fp32_model)
 
 
-@register_technique("fp32_optimized", frameworks=("onnxrt",))
+@register_technique("fp32_optimized", only=("onnxrt",))
 def fp32_optimized(ctx) -> Compressed:
-    return Compressed(model=ctx.backend.fp32_optimized(ctx.fp32_model))
+    import compressor
+
+    return Compressed(model=compressor.optimize_fp32(ctx.fp32_model))
 
 
 def _plan_quantize(ctx, approach: str, calibration: str) -> Compressed:
-    """One fixed plan: every op at its backend's first (default) option, no tuning."""
-    from compressor.algorithms.ptq.algorithm import Plan
+    """One fixed plan, no tuning: compressor's default plan (every op at its backend's first int8 option)
+    with the given calibration method, through ``quantization.fit(..., performance_only=True)``."""
+    from compressor import quantization
+    from compressor.config import PostTrainingQuantConfig
 
-    backend = ctx.backend
-    prepared = backend.prepare(ctx.fp32_model)
-    ops = backend.quantizable_ops(prepared)
-    choices = {}
-    for op in ops:
-        options = backend.op_options(op, approach)
-        if options:
-            choices[op.name] = options[0]
-    plan = Plan(ops=choices, approach=approach, calibration=calibration)
-    batches = ctx.calibration if approach == "static" else []
+    algorithm = {".*": {"activation": {"algorithm": [calibration]}}} if approach == "static" else None
+    conf = PostTrainingQuantConfig(
+        approach=approach,
+        calibration_sampling_size=(ctx.settings.calib_samples,),
+        op_type_dict=algorithm,
+        performance_only=True,
+    )
     start = time.perf_counter()
-    model = backend.quantize(prepared, plan, batches)
+    q = quantization.fit(
+        ctx.fp32_model,
+        conf,
+        calib_dataloader=ctx.calib_loader,
+        workspace=ctx.workspace / "ptq",
+        resume=False,
+        backend_options=ctx.backend_options,
+    )
     return Compressed(
-        model=model,
-        fp32_ops=[op.name for op in ops if op.name not in choices],
+        model=q.model,
+        fp32_ops=list(q.tuning.fallback_ops),
         tuning_seconds=time.perf_counter() - start,
         trials=1,
     )
 
 
-@register_technique("int8_minmax")
+@register_technique("int8_minmax", uses="ptq")
 def int8_minmax(ctx) -> Compressed:
     return _plan_quantize(ctx, "static", "minmax")
 
 
-@register_technique("int8_entropy", frameworks=("onnxrt",))
+@register_technique("int8_entropy", uses="ptq", only=("onnxrt",))
 def int8_entropy(ctx) -> Compressed:
     return _plan_quantize(ctx, "static", "entropy")
 
 
-@register_technique("int8_percentile", frameworks=("onnxrt",))
+@register_technique("int8_percentile", uses="ptq", only=("onnxrt",))
 def int8_percentile(ctx) -> Compressed:
     return _plan_quantize(ctx, "static", "percentile")
 
 
-@register_technique("dynamic")
+@register_technique("dynamic", uses="ptq")
 def dynamic(ctx) -> Compressed:
     return _plan_quantize(ctx, "dynamic", "minmax")
 
 
-@register_technique("tuned")
+@register_technique("tuned", uses="ptq")
 def tuned(ctx) -> Compressed:
     """Accuracy-aware tuning (``quantization.fit``) with the technique's strategy and trial budget."""
     from compressor import quantization
@@ -74,7 +82,6 @@ def tuned(ctx) -> Compressed:
         tuning_criterion=TuningCriterion(strategy=spec.strategy, max_trials=spec.max_trials, random_seed=ctx.seed),
         accuracy_criterion=AccuracyCriterion(tolerable_loss=spec.tolerable_loss),
     )
-    option = "intra_op_num_threads" if ctx.framework == "onnxrt" else "num_threads"
     q = quantization.fit(
         ctx.fp32_model,
         conf,
@@ -82,7 +89,7 @@ def tuned(ctx) -> Compressed:
         eval_func=ctx.eval_fn,
         workspace=ctx.workspace / "tuning",
         resume=False,
-        backend_options={option: ctx.settings.threads},
+        backend_options=ctx.backend_options,
     )
     result = q.tuning
     notes = {"met_criterion": bool(result.met_criterion), "all_fp32": bool(result.all_fp32)}

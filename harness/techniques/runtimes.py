@@ -13,7 +13,6 @@ Predict = Callable[[Any], np.ndarray]
 class OnnxRuntime:
     """ONNX Runtime CPU sessions (all graph optimizations, ``threads`` intra-op threads)."""
 
-    zoo_framework = "onnx"
     backend_name = "onnxrt"
 
     def __init__(self, threads: int) -> None:
@@ -22,7 +21,7 @@ class OnnxRuntime:
     def load_fp32(self, entry: Any) -> Any:
         import onnx
 
-        return onnx.load(str(entry.prepare(framework="onnx").model))
+        return onnx.load(str(entry.prepare(framework="onnxrt").model))
 
     def predictor(self, model: Any) -> Predict:
         import onnxruntime as ort
@@ -47,7 +46,6 @@ class OnnxRuntime:
 class TorchRuntime:
     """Eager (or compiled int8) torch modules under ``torch.inference_mode``."""
 
-    zoo_framework = "torch"
     backend_name = "torch"
 
     def __init__(self, threads: int) -> None:

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import difflib
 import time
 from typing import Any
 
 import numpy as np
+
+from compressor.errors import did_you_mean
 
 from . import Compressed, register_technique
 
@@ -50,8 +51,8 @@ def options_for(kind: str, given: dict[str, Any]) -> dict[str, Any]:
     known = OPTIONS[kind]
     for key in given:
         if key not in known:
-            close = difflib.get_close_matches(key, list(known), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            close = did_you_mean(key, known)
+            hint = f"; did you mean {close!r}?" if close else ""
             raise ValueError(f"technique kind {kind!r}: unknown option {key!r}{hint}; known: {', '.join(known)}")
     return {**known, **given}
 
@@ -132,7 +133,7 @@ def _result(model, manager, opts, seconds, **extra) -> Compressed:
     )
 
 
-@register_technique("qat", frameworks=("torch",))
+@register_technique("qat", uses="qat")
 def qat(ctx) -> Compressed:
     from compressor.config import QuantizationAwareTrainingConfig
     from compressor.training import prepare_compression
@@ -142,11 +143,11 @@ def qat(ctx) -> Compressed:
     conf = QuantizationAwareTrainingConfig(op_name_dict=opts["op_name_dict"])
     manager = prepare_compression(model, conf)
     seconds = fine_tune(ctx, model, manager, opts)
-    plan = manager.quantized_model.plan
-    return _result(manager.model, manager, opts, seconds, fp32_ops=list(plan.fallback_ops))
+    fallback = manager.quantized_model.q_config["fallback_ops"]
+    return _result(manager.model, manager, opts, seconds, fp32_ops=list(fallback))
 
 
-@register_technique("prune", frameworks=("torch",))
+@register_technique("prune", uses="pruning")
 def prune(ctx) -> Compressed:
     from compressor.config import WeightPruningConfig
     from compressor.training import prepare_compression
@@ -176,7 +177,7 @@ def prune(ctx) -> Compressed:
     return _result(final, manager, opts, seconds, sparsity=weight_sparsity(final), notes=notes)
 
 
-@register_technique("distill", frameworks=("torch",))
+@register_technique("distill", uses="distillation")
 def distill(ctx) -> Compressed:
     from compressor.config import DistillationConfig, KnowledgeDistillationLossConfig
     from compressor.training import prepare_compression

@@ -17,13 +17,13 @@ from models.errors import FrameworkUnavailableError
 # framework → (adapter module, modules it needs, install command)
 _ADAPTERS = {
     "torch": ("models.frameworks.torch_fw", ("torch",), "pip install torch==2.13.0"),
-    "onnx": ("models.frameworks.onnx_fw", ("torch", "onnx", "onnxruntime"), "pip install onnx onnxruntime"),
-    "tf": ("models.frameworks.tf_fw", ("tensorflow", "keras"), "pip install tensorflow-cpu==2.21.0"),
+    "onnxrt": ("models.frameworks.onnxrt_fw", ("torch", "onnx", "onnxruntime"), "pip install onnx onnxruntime"),
+    "tensorflow": ("models.frameworks.tensorflow_fw", ("tensorflow", "keras"), "pip install tensorflow-cpu==2.21.0"),
     "mxnet": ("models.frameworks.mxnet_fw", ("mxnet",), "pip install mxnet==1.9.1 numpy==1.23.5"),
 }
 
 # File suffix of cached weights per framework, known without importing the framework.
-SUFFIXES = {"torch": ".pt", "onnx": ".onnx", "tf": ".weights.h5", "mxnet": ".params"}
+SUFFIXES = {"torch": ".pt", "onnxrt": ".onnx", "tensorflow": ".weights.h5", "mxnet": ".params"}
 
 
 def adapter(framework: str) -> ModuleType:

@@ -10,7 +10,7 @@ import mxnet as mx
 import numpy as np
 from mxnet import autograd, gluon
 
-from models.entry import ModelEntry, resolve
+from models.definition import EntryDefinition, resolve
 from models.errors import CacheError
 from models.evaluation import Inputs, num_examples
 
@@ -22,7 +22,7 @@ def versions() -> tuple[str, ...]:
     return ("mxnet",)
 
 
-def build(entry: ModelEntry) -> Any:
+def build(entry: EntryDefinition) -> Any:
     mx.random.seed(int(entry.recipe["seed"]))
     net = resolve(entry.builders["mxnet"])(entry)
     net.initialize(mx.init.Xavier(magnitude=2.0), ctx=mx.cpu())
@@ -33,7 +33,7 @@ def build(entry: ModelEntry) -> Any:
     return net
 
 
-def train(entry: ModelEntry, model: Any) -> Any:
+def train(entry: EntryDefinition, model: Any) -> Any:
     recipe = entry.recipe
     x, y = entry.load_data("train")
     epochs, batch_size, lr = int(recipe["epochs"]), int(recipe["batch_size"]), float(recipe["lr"])
@@ -63,11 +63,11 @@ def train(entry: ModelEntry, model: Any) -> Any:
     return model
 
 
-def save(entry: ModelEntry, model: Any, path: Path) -> None:
+def save(entry: EntryDefinition, model: Any, path: Path) -> None:
     model.save_parameters(str(path))  # MXNet's binary NDArray format, not pickle
 
 
-def load(entry: ModelEntry, path: Path) -> Any:
+def load(entry: EntryDefinition, path: Path) -> Any:
     model = build(entry)
     try:
         model.load_parameters(str(path), ctx=mx.cpu())

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from models.entry import ModelEntry, resolve
+from models.definition import EntryDefinition, resolve
 from models.errors import CacheError
 from models.evaluation import Inputs, num_examples, take
 from models.frameworks import train_threads
@@ -41,7 +41,7 @@ def to_tensors(x: Inputs) -> tuple[tuple[torch.Tensor, ...], dict[str, torch.Ten
     return (torch.from_numpy(np.ascontiguousarray(x)),), {}
 
 
-def build(entry: ModelEntry) -> nn.Module:
+def build(entry: EntryDefinition) -> nn.Module:
     torch.manual_seed(int(entry.recipe["seed"]))
     return resolve(entry.builders["torch"])(entry)
 
@@ -62,7 +62,7 @@ def _forward(model: nn.Module, x: Inputs) -> torch.Tensor:
     return model(*args, **kwargs)
 
 
-def train(entry: ModelEntry, model: nn.Module) -> nn.Module:
+def train(entry: EntryDefinition, model: nn.Module) -> nn.Module:
     recipe = entry.recipe
     x, y = entry.load_data("train")
     # Thread count is deliberately not part of the recipe: it changes speed, and only the
@@ -111,7 +111,7 @@ def _fit(model: nn.Module, forward, params, x: Inputs, y: np.ndarray, recipe) ->
     model.eval()
 
 
-def _train_head_only(entry: ModelEntry, model: nn.Module, x: Inputs, y: np.ndarray) -> nn.Module:
+def _train_head_only(entry: EntryDefinition, model: nn.Module, x: Inputs, y: np.ndarray) -> nn.Module:
     """Frozen encoder: compute features once, then fit only ``model.head`` (seconds, not minutes)."""
     model.eval()
     batch = int(entry.recipe.get("feature_batch_size", 128))
@@ -127,18 +127,18 @@ def _features(model: nn.Module, x: Inputs) -> torch.Tensor:
     return model.features(*args, **kwargs)
 
 
-def _cached_state(entry: ModelEntry, model: nn.Module) -> dict[str, torch.Tensor]:
+def _cached_state(entry: EntryDefinition, model: nn.Module) -> dict[str, torch.Tensor]:
     # Entries with a frozen pretrained part cache only what training changed (``cache_prefix``);
     # the rest is reloaded from its package, which keeps a 90 MB encoder out of the cache.
     prefix = entry.recipe.get("cache_prefix", "")
     return {k: v for k, v in model.state_dict().items() if k.startswith(prefix)}
 
 
-def save(entry: ModelEntry, model: nn.Module, path: Path) -> None:
+def save(entry: EntryDefinition, model: nn.Module, path: Path) -> None:
     torch.save(_cached_state(entry, model), path)
 
 
-def load(entry: ModelEntry, path: Path) -> nn.Module:
+def load(entry: EntryDefinition, path: Path) -> nn.Module:
     try:
         # weights_only: a cache file is data; never let it execute code through pickle.
         state = torch.load(path, map_location="cpu", weights_only=True)

@@ -15,8 +15,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("onnxruntime")
 
-from compressor import benchmark  # noqa: E402
-from compressor.bench import pinning  # noqa: E402
+from compressor import benchmark, pinning  # noqa: E402
 from compressor.config import BenchmarkConfig  # noqa: E402
 from compressor.errors import BackendError, ConfigError  # noqa: E402
 

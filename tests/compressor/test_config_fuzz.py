@@ -9,8 +9,8 @@ import hypothesis.strategies as st
 from hypothesis import HealthCheck, given, settings
 
 from compressor import config as cfg
-from compressor._quant_options import RECIPES
-from compressor.config_training import PRUNER_KEYS
+from compressor.config import PRUNER_KEYS
+from compressor.config.quant_options import RECIPES
 from compressor.errors import ConfigError
 from compressor.tuning.registry import available_strategies
 

@@ -52,7 +52,7 @@ def zoo(tmp_path_factory):
     mp.setenv("COMPRESSOR_CACHE_DIR", str(tmp_path_factory.mktemp("zoo-cache")))
     entry = models.get("mlp_digits")
     torch_model = entry.prepare(framework="torch").model.eval()
-    onnx_path = str(entry.prepare(framework="onnx").model)
+    onnx_path = str(entry.prepare(framework="onnxrt").model)
     x, y = entry.load_data("eval")
     mp.undo()
     loader = [(x[i : i + 128], y[i : i + 128]) for i in range(0, min(len(y), 512), 128)]

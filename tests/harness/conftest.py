@@ -12,7 +12,7 @@ def zoo_cache(tmp_path_factory):
     mp.setenv("COMPRESSOR_CACHE_DIR", str(cache))
     import models
 
-    models.get("mlp_digits").prepare(framework="onnx")
+    models.get("mlp_digits").prepare(framework="onnxrt")
     yield cache
     mp.undo()
 
@@ -30,8 +30,8 @@ def docker_client():
     instead when HARNESS_REQUIRE_DOCKER=1 (``tox -e docker``, CI), so that they cannot pass by skipping."""
     import os
 
-    from harness.containers import ContainerError
-    from harness.containers.build import connect
+    from harness.images import ContainerError
+    from harness.images.build import connect
 
     try:
         return connect(timeout=120)

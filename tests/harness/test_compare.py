@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 
 from harness.compare import Check, CheckSyntaxError, compare, parse_check
+from harness.results import write_frame
 
 
 def run(rows: list[tuple], repeats: int = 1, jitter: float = 0.0) -> pd.DataFrame:
@@ -54,7 +55,7 @@ def test_identical_runs_pass(tmp_path):
     base, cur = tmp_path / "base", tmp_path / "cur"
     for path in (base, cur):
         path.mkdir()
-        run(BASE).to_parquet(path / "part-0.parquet")
+        write_frame(path, run(BASE))
     result = compare(base, cur, DEFAULT)
     assert not result.regressed
     assert set(verdicts(result).values()) == {"unchanged"}

@@ -8,12 +8,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from harness.containers import ContainerError, discover, get_image, image_for_framework
-from harness.containers.build import BOOTSTRAP_HINT, resolve_base, stale_labels
-from harness.containers.context import PipSource, source_sha256, write_context
-from harness.containers.images import LABEL, dockerfile_arg_default
-from harness.containers.lock import normalize, parse_lock, project_requirements
-from harness.containers.wheelhouse import distribution_of, select
+from harness.images import ContainerError, discover, get_image, image_for_framework
+from harness.images.build import BOOTSTRAP_HINT, resolve_base, stale_labels
+from harness.images.context import PipSource, source_sha256, write_context
+from harness.images.lock import normalize, parse_lock, project_requirements
+from harness.images.specs import LABEL, dockerfile_arg_default
+from harness.images.wheelhouse import distribution_of, select
 
 
 def test_images_are_folders_and_frameworks_map_to_one_image():
@@ -152,7 +152,7 @@ def test_rebuild_only_when_a_label_changed():
 
 @pytest.mark.docker
 def test_a_second_build_is_a_no_op(docker_client):
-    from harness.containers.build import build_image
+    from harness.images.build import build_image
 
     image = get_image("torch-ort")
     build_image(image, client=docker_client)  # whatever state the image is in: up to date after this

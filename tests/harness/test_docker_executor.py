@@ -12,9 +12,9 @@ import os
 import pandas as pd
 import pytest
 
-from harness.containers import get_image
 from harness.executors.docker import DockerExecutor, container_options
 from harness.executors.local import LocalExecutor
+from harness.images import get_image
 from harness.matrix import expand
 from harness.results import SCHEMA
 from harness.run_cli import run_suite
@@ -92,10 +92,10 @@ def test_job_row_records_pinning_image_and_schema(docker_env, image, tmp_path):
     cpu = _last_cpu()
     job = expand(parse_suite(_suite(tmp_path, "  - {name: fp32, kind: fp32}\n").read_text())).jobs[0]
     row = DockerExecutor(log_dir=tmp_path / "logs").run(job, (cpu,))
-    assert row["status"] == "ok", row.get("error")
-    assert row["cpus"] == str(cpu) and row["cores_used"] == 1
-    assert row["pinning"] in ("numactl", "sched_setaffinity")
-    assert row["image_id"] == image.id and row["accuracy"] > 0.9
+    assert row.status == "ok", row.error
+    assert row.cpus == str(cpu) and row.cores_used == 1
+    assert row.pinning in ("numactl", "sched_setaffinity")
+    assert row.image_id == image.id and row.accuracy > 0.9
     assert set(row) <= set(SCHEMA)
 
 
@@ -127,8 +127,8 @@ def test_missing_model_fails_with_the_prepare_command(docker_env, tmp_path):
     suite = _suite(tmp_path, "  - {name: fp32, kind: fp32}\n").read_text().replace("mlp_digits", "cnn_mnist")
     job = expand(parse_suite(suite)).jobs[0]  # the session's zoo cache holds mlp_digits only
     row = DockerExecutor(log_dir=tmp_path / "logs").run(job, (_last_cpu(),))
-    assert row["status"] == "failed" and "harness models prepare cnn_mnist" in row["error"]
-    assert row["image_id"].startswith("sha256:")
+    assert row.status == "failed" and "harness models prepare cnn_mnist" in row.error
+    assert row.image_id.startswith("sha256:")
 
 
 def test_local_and_docker_executors_agree(docker_env, tmp_path):
@@ -136,14 +136,14 @@ def test_local_and_docker_executors_agree(docker_env, tmp_path):
     techniques = "  - {name: q, kind: int8_minmax, settings: {rounds: 3, iterations: 20}}\n"
     job = expand(parse_suite(_suite(tmp_path, techniques).read_text())).jobs[0]
     docker_row = DockerExecutor(log_dir=tmp_path / "docker").run(job, (cpu,))
-    local_row = LocalExecutor(pin=docker_row["pinning"], log_dir=tmp_path / "local").run(job, (cpu,))
-    assert local_row["status"] == docker_row["status"] == "ok", (local_row.get("error"), docker_row.get("error"))
-    versions = [json.loads(row["package_versions"]) for row in (local_row, docker_row)]
+    local_row = LocalExecutor(pin=docker_row.pinning, log_dir=tmp_path / "local").run(job, (cpu,))
+    assert local_row.status == docker_row.status == "ok", (local_row.error, docker_row.error)
+    versions = [json.loads(row.package_versions) for row in (local_row, docker_row)]
     assert versions[0]["onnxruntime"] == versions[1]["onnxruntime"], "the lock and this env disagree"
-    assert docker_row["accuracy"] == local_row["accuracy"]
-    assert docker_row["fp32_accuracy"] == local_row["fp32_accuracy"]
-    assert json.loads(docker_row["fp32_ops"]) == json.loads(local_row["fp32_ops"])
+    assert docker_row.accuracy == local_row.accuracy
+    assert docker_row.fp32_accuracy == local_row.fp32_accuracy
+    assert json.loads(docker_row.fp32_ops) == json.loads(local_row.fp32_ops)
     # Within noise: the same core, the same runtime; a shared CI machine still drifts between two runs.
-    ratio = docker_row["throughput"] / local_row["throughput"]
+    ratio = docker_row.throughput / local_row.throughput
     assert 0.5 < ratio < 2.0, ratio
-    assert docker_row["cpus"] == local_row["cpus"] == str(cpu)
+    assert docker_row.cpus == local_row.cpus == str(cpu)

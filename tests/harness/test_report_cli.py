@@ -1,20 +1,10 @@
-"""The ``report`` and ``compare`` commands through argparse, as harness.cli will mount them."""
-
-import argparse
+"""The ``report`` and ``compare`` commands through ``harness.cli`` (which prints user errors, exit 2)."""
 
 import pandas as pd
 import pytest
 
-from harness.report_cli import add_compare_command, add_report_command
-
-
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="harness")
-    sub = parser.add_subparsers(dest="command", required=True)
-    add_report_command(sub)
-    add_compare_command(sub)
-    args = parser.parse_args(argv)
-    return args.func(args)
+from harness.cli import main
+from harness.results import write_frame
 
 
 def write_run(path, accuracy=0.77, throughput=100.0, status="ok"):
@@ -22,7 +12,7 @@ def write_run(path, accuracy=0.77, throughput=100.0, status="ok"):
     row = {"job_id": "m-tuned-mse", "model": "m", "framework": "torch", "technique": "tuned", "strategy": "mse"}
     row |= {"status": status, "accuracy": accuracy, "relative_loss": 0.0, "throughput": throughput}
     row |= {"latency_ms_p50": 10.0, "speedup_vs_fp32": 3.0, "tuning_seconds": 5.0, "trials": 3}
-    pd.DataFrame([row]).to_parquet(path / "part-0.parquet")
+    write_frame(path, pd.DataFrame([row]))
     return str(path)
 
 

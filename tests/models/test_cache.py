@@ -34,11 +34,11 @@ def test_key_changes_with_recipe_arch_version_and_framework():
         key,
         changed_lr.cache_key("torch"),
         changed_arch.cache_key("torch"),
-        entry.cache_key("tf"),
-        entry.cache_key("onnx"),
+        entry.cache_key("tensorflow"),
+        entry.cache_key("onnxrt"),
     }
     assert len(keys) == 5
-    assert entry.cache_identity("onnx")["opset"] >= 17
+    assert entry.cache_identity("onnxrt")["opset"] >= 17
 
 
 def test_key_is_independent_of_recipe_key_order():
@@ -54,7 +54,7 @@ def test_file_names_carry_name_framework_and_key(tmp_path):
     paths = paths_for(entry, "torch", tmp_path)
     assert paths.weights.name == f"resnet8_fashion-torch-{entry.cache_key('torch')}.pt"
     assert paths.meta.suffix == ".json"
-    assert paths_for(entry, "tf", tmp_path).weights.name.endswith(".weights.h5")
+    assert paths_for(entry, "tensorflow", tmp_path).weights.name.endswith(".weights.h5")
 
 
 def test_atomic_path_replaces_only_on_success(tmp_path):

@@ -22,7 +22,7 @@ def test_list_shows_every_entry_with_metadata(capsys, isolated_cache):
     assert code == 0
     for entry in models.list_entries():
         assert entry.name in out
-    assert "fashion-mnist" in out and "torch,onnx,tf,mxnet" in out and str(isolated_cache) in out
+    assert "fashion-mnist" in out and "torch,onnxrt,tensorflow,mxnet" in out and str(isolated_cache) in out
 
 
 def test_unknown_model_is_one_line_and_exit_2(capsys):
@@ -59,9 +59,17 @@ def test_prepare_trains_then_loads_and_list_shows_cached(capsys, tmp_path):
 def test_add_models_commands_mounts_under_another_cli():
     parser = argparse.ArgumentParser(prog="harness")
     cli.add_models_commands(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["models", "prepare", "--all", "--framework", "onnx", "--force"])
-    assert args.func is cli.cmd_prepare and args.all and args.force and args.framework == "onnx"
+    args = parser.parse_args(["models", "prepare", "--all", "--framework", "onnxrt", "--force"])
+    assert args.func is cli.cmd_prepare and args.all and args.force and args.framework == "onnxrt"
     assert parser.parse_args(["models", "list"]).func is cli.cmd_list
+
+
+def test_old_framework_spellings_are_accepted_with_a_note(capsys):
+    parser = argparse.ArgumentParser(prog="harness")
+    cli.add_models_commands(parser.add_subparsers(dest="command"))
+    for old, new in (("onnx", "onnxrt"), ("tf", "tensorflow")):
+        assert parser.parse_args(["models", "prepare", "--all", "--framework", old]).framework == new
+        assert f"--framework {old} is deprecated, use --framework {new}" in capsys.readouterr().err
 
 
 def test_python_dash_m_models_list():

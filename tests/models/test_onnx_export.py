@@ -13,7 +13,7 @@ pytest.importorskip("onnxruntime")
 
 
 def _entries():
-    return [pytest.param(e, id=e.name) for e in models.list_entries() if "onnx" in e.frameworks]
+    return [pytest.param(e, id=e.name) for e in models.list_entries() if "onnxrt" in e.frameworks]
 
 
 @pytest.mark.parametrize("entry", _entries())
@@ -28,7 +28,7 @@ def test_export_matches_torch_with_dynamic_batch(entry, tmp_path):
     assert [o.name for o in graph.graph.output] == ["logits"]
     assert graph.graph.input[0].type.tensor_type.shape.dim[0].dim_param  # symbolic batch dim
 
-    native, exported = entry.predict_fn(model, "torch"), entry.predict_fn(str(path), "onnx")
+    native, exported = entry.predict_fn(model, "torch"), entry.predict_fn(str(path), "onnxrt")
     for batch_size in (1, 5):  # not the batch size used for tracing (2)
         x = entry.example_inputs(batch_size)
         expected, got = native(x), exported(x)

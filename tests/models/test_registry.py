@@ -21,12 +21,21 @@ def test_zoo_has_the_issue_entries():
 
 def test_keras_and_gluon_variants_exist_for_mnist_cnn_and_resnet():
     for name in ("cnn_mnist", "resnet8_fashion"):
-        assert {"torch", "onnx", "tf", "mxnet"} <= set(models.get(name).frameworks)
+        assert {"torch", "onnxrt", "tensorflow", "mxnet"} <= set(models.get(name).frameworks)
+
+
+def test_framework_names_are_the_project_vocabulary():
+    from compressor.vocabulary import FRAMEWORK_NAMES
+    from models import frameworks
+
+    assert FRAMEWORKS == FRAMEWORK_NAMES
+    assert set(frameworks._ADAPTERS) == set(frameworks.SUFFIXES) == set(FRAMEWORK_NAMES)
+    assert all(frameworks._ADAPTERS[fw][0] == f"models.frameworks.{fw}_fw" for fw in FRAMEWORK_NAMES)
 
 
 @pytest.mark.parametrize("entry", models.list_entries(), ids=lambda e: e.name)
 def test_entry_metadata_is_complete(entry):
-    assert set(entry.frameworks) <= set(FRAMEWORKS) and "torch" in entry.frameworks and "onnx" in entry.frameworks
+    assert set(entry.frameworks) <= set(FRAMEWORKS) and "torch" in entry.frameworks and "onnxrt" in entry.frameworks
     assert entry.metric in ("top1", "agreement")
     assert 0.5 < entry.expected_accuracy <= 1.0 and 0.0 < entry.tolerance <= 0.05
     assert entry.input_signature and all(isinstance(s, InputSpec) for s in entry.input_signature)
@@ -90,9 +99,9 @@ def test_input_spec_rejects_unknown_dtype():
 
 def test_unsupported_framework_is_a_clear_error():
     with pytest.raises(FrameworkUnavailableError, match="supports frameworks"):
-        models.get("mlp_digits").build("tf")
+        models.get("mlp_digits").build("tensorflow")
     with pytest.raises(FrameworkUnavailableError):
-        models.get("mlp_digits").build("onnx")  # ONNX is exported, never built natively
+        models.get("mlp_digits").build("onnxrt")  # ONNX is exported, never built natively
 
 
 def test_import_needs_no_framework():
@@ -117,9 +126,9 @@ def test_entry_is_a_frozen_dataclass():
 def test_missing_framework_names_the_install_command(monkeypatch):
     from models import frameworks
 
-    module, _needs, install = frameworks._ADAPTERS["tf"]
-    monkeypatch.setitem(frameworks._ADAPTERS, "tf", (module, ("no_such_tf_module",), install))
+    module, _needs, install = frameworks._ADAPTERS["tensorflow"]
+    monkeypatch.setitem(frameworks._ADAPTERS, "tensorflow", (module, ("no_such_tf_module",), install))
     with pytest.raises(FrameworkUnavailableError, match=r"no_such_tf_module.*`pip install tensorflow-cpu==2\.21\.0`"):
-        models.get("cnn_mnist").build("tf")
+        models.get("cnn_mnist").build("tensorflow")
     with pytest.raises(FrameworkUnavailableError, match="unknown framework 'jax'"):
         frameworks.adapter("jax")

@@ -61,10 +61,10 @@ def test_onnx_prepare_exports_from_the_cached_torch_weights(isolated_cache):
     pytest.importorskip("onnxruntime")
     entry = models.get("mlp_digits")
     torch_result = entry.prepare("torch")
-    onnx_result = entry.prepare("onnx")
+    onnx_result = entry.prepare("onnxrt")
     assert isinstance(onnx_result.model, str) and onnx_result.model.endswith(".onnx")
     assert onnx_result.accuracy == pytest.approx(torch_result.accuracy, abs=1e-3)
-    assert entry.prepare("onnx").from_cache
+    assert entry.prepare("onnxrt").from_cache
 
 
 def test_evaluate_helper_top1_and_agreement():

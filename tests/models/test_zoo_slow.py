@@ -20,7 +20,7 @@ def test_entry_trains_to_its_stated_accuracy(entry):
     assert not result.from_cache
     assert result.accuracy_ok, f"{entry.name}: {result.accuracy:.4f} vs {entry.expected_accuracy}±{entry.tolerance}"
 
-    exported = entry.prepare("onnx")
+    exported = entry.prepare("onnxrt")
     assert exported.accuracy == pytest.approx(result.accuracy, abs=0.002)
 
     reloaded = entry.prepare("torch", verify=True)

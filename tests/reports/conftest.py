@@ -7,6 +7,8 @@ import json
 import pandas as pd
 import pytest
 
+from harness.results import write_frame
+
 # (technique, strategy, status, accuracy, latency p50 ms, tuning s, trials, fp32 ops, error) after seed 002
 SEED_002 = [
     ("fp32", None, "ok", 0.7699, 316.50, 0.0, 0, None, None),
@@ -79,5 +81,5 @@ def results_frame() -> pd.DataFrame:
 def results_dir(tmp_path, results_frame):
     path = tmp_path / "results"
     path.mkdir()
-    results_frame.to_parquet(path / "part-0.parquet")
+    write_frame(path, results_frame)
     return path

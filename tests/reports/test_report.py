@@ -4,7 +4,7 @@ import re
 import pandas as pd
 import pytest
 
-from reports.errors import ResultsError
+from harness.errors import ResultsError
 from reports.frame import aggregate_repeats, load_results
 from reports.render import write_report
 

@@ -8,38 +8,25 @@ Framework code is imported on first use, so importing this package needs no fram
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
-from ...backends import FRAMEWORKS
-from ...config_training import DistillationConfig
-from ...config_training import optimizer as check_optimizer
-from ...errors import BackendError, ConfigError
+from ...config.training import DistillationConfig
+from ...config.training import optimizer as check_optimizer
+from ...errors import ConfigError
 from ..component import TrainingComponent
+from ..lazy import load_implementation
 
-# framework -> module with make_component(config, model) and build_optimizer(conf, params)
-_BACKENDS = {"torch": "compressor.algorithms.distillation.torch_backend"}
-
-
-def _backend(framework: str) -> Any:
-    if framework not in _BACKENDS:
-        raise BackendError(
-            f"distillation is not available for framework {framework!r}; supported: {', '.join(sorted(_BACKENDS))}"
-        )
-    try:
-        return importlib.import_module(_BACKENDS[framework])
-    except ImportError as exc:
-        extra = FRAMEWORKS.get(framework, (None, framework))[1]
-        raise BackendError(
-            f"distillation for {framework} needs {exc.name}, which is not installed: pip install 'compressor[{extra}]'"
-        ) from exc
+#: framework -> "module:class" with make_component(config, model) and build_optimizer(conf, params)
+IMPLEMENTATIONS = {
+    "torch": "compressor.algorithms.distillation.torch_backend:TorchDistillation",
+}
 
 
 def make_component(config: DistillationConfig, model: Any, framework: str = "torch") -> TrainingComponent:
     """The distillation component for ``config.criterion`` (knowledge or self-distillation)."""
     if not isinstance(config, DistillationConfig):
         raise ConfigError("config", type(config).__name__, ["DistillationConfig"])
-    return _backend(framework).make_component(config, model)
+    return load_implementation("distillation", framework).make_component(config, model)
 
 
 def build_optimizer(optimizer_conf: Any, params: Any, framework: str = "torch") -> Any:
@@ -48,7 +35,7 @@ def build_optimizer(optimizer_conf: Any, params: Any, framework: str = "torch") 
     if isinstance(optimizer_conf, DistillationConfig):
         optimizer_conf = optimizer_conf.optimizer
     optimizer_conf = check_optimizer("optimizer", optimizer_conf)
-    return _backend(framework).build_optimizer(optimizer_conf, params)
+    return load_implementation("distillation", framework).build_optimizer(optimizer_conf, params)
 
 
-__all__ = ["build_optimizer", "make_component"]
+__all__ = ["IMPLEMENTATIONS", "build_optimizer", "make_component"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...config_training import KnowledgeDistillationLossConfig, SelfKnowledgeDistillationLossConfig
+from ...config.training import KnowledgeDistillationLossConfig, SelfKnowledgeDistillationLossConfig
 from ...errors import ConfigError
 from ..component import TrainingComponent
 from .torch_kd import TorchKnowledgeDistillation
@@ -17,12 +17,15 @@ COMPONENTS: dict[type, type[TrainingComponent]] = {
 }
 
 
-def make_component(config: Any, model: Any) -> TrainingComponent:
-    criterion = config.criterion
-    cls = COMPONENTS.get(type(criterion))
-    if cls is None:
-        raise ConfigError("criterion", type(criterion).__name__, [c.__name__ for c in COMPONENTS])
-    return cls(config, model)
+class TorchDistillation:
+    """What ``distillation.make_component`` / ``build_optimizer`` load for ``"torch"``."""
 
+    @staticmethod
+    def make_component(config: Any, model: Any) -> TrainingComponent:
+        criterion = config.criterion
+        cls = COMPONENTS.get(type(criterion))
+        if cls is None:
+            raise ConfigError("criterion", type(criterion).__name__, [c.__name__ for c in COMPONENTS])
+        return cls(config, model)
 
-build_optimizer = build_torch_optimizer
+    build_optimizer = staticmethod(build_torch_optimizer)

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..._frozen import FrozenDict
+from ...config.frozen import FrozenDict
 from ...errors import ConfigError
 from ..ptq.algorithm import OpQuant, Plan
 

@@ -13,9 +13,10 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from ...errors import BackendError, did_you_mean
+from ...errors import BackendError, did_you_mean_hint
 from ...hardware import HardwareVerdict, assess, cpu_capabilities
 from ..ptq.algorithm import OpInfo, Plan
+from ..ptq.backend import timing_threads
 from ..ptq.onnxrt import deps, probes, session
 from ..ptq.onnxrt import graph as g
 from . import onnxrt_graph as mp
@@ -31,9 +32,10 @@ class OnnxRuntimeMixedPrecisionBackend(MixedPrecisionBackend):
 
     name = "onnxrt"
 
-    def __init__(self, intra_op_num_threads: int = 1) -> None:
+    def __init__(self, intra_op_num_threads: int | None = None, *, threads: int | None = None) -> None:
+        """``threads``: intra-op threads of ``latency_ms`` (``intra_op_num_threads``: its older name; default 1)."""
         deps.onnx(), deps.ort()
-        self.intra_op_num_threads = intra_op_num_threads
+        self.threads = timing_threads(threads, "intra_op_num_threads", intra_op_num_threads)
 
     # --- the op space ------------------------------------------------------------------------------
     def prepare(self, model: Any) -> Any:
@@ -72,10 +74,8 @@ class OnnxRuntimeMixedPrecisionBackend(MixedPrecisionBackend):
         names = [op.name for op in self.quantizable_ops(proto)]
         unknown = [name for name in plan.ops if name not in names]
         if unknown:
-            hint = did_you_mean(unknown[0], names)
             raise BackendError(
-                f"plan names op(s) {unknown} that this model does not have"
-                + (f" (did you mean {hint!r}?)" if hint else "")
+                f"plan names op(s) {unknown} that this model does not have" + did_you_mean_hint(unknown[0], names)
             )
         dtypes = {name: choice.dtype for name, choice in plan.ops.items() if choice.dtype in ("bf16", "fp16")}
         converted, fp32_compute = mp.convert_nodes(proto, dtypes)
@@ -98,9 +98,7 @@ class OnnxRuntimeMixedPrecisionBackend(MixedPrecisionBackend):
         return probes.op_outputs(g.as_model(model), batches, op_names)
 
     def latency_ms(self, model: Any, batch: Any, *, warmup: int = 3, iterations: int = 20) -> float:
-        return session.latency_ms(
-            g.as_model(model), batch, threads=self.intra_op_num_threads, warmup=warmup, iterations=iterations
-        )
+        return session.latency_ms(g.as_model(model), batch, threads=self.threads, warmup=warmup, iterations=iterations)
 
     def size_bytes(self, model: Any) -> int:
         return g.as_model(model).ByteSize()

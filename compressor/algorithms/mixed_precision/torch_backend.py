@@ -34,6 +34,7 @@ from ...backends.torch_basics import module_outputs
 from ...errors import BackendError
 from ...hardware import HardwareVerdict, assess, cpu_capabilities, torch_kernel_support
 from ..ptq.algorithm import OpInfo, Plan
+from ..ptq.backend import timing_threads
 from ..ptq.torch.inputs import export_example, to_args
 from .algorithm import ops_by_dtype
 from .backend import MixedPrecisionBackend
@@ -79,8 +80,9 @@ class TorchMixedPrecisionBackend(MixedPrecisionBackend):
 
     name = "torch"
 
-    def __init__(self, num_threads: int = 1) -> None:
-        self.num_threads = num_threads
+    def __init__(self, num_threads: int | None = None, *, threads: int | None = None) -> None:
+        """``threads``: intra-op threads of ``latency_ms`` (``num_threads``: its older name; default 1)."""
+        self.threads = timing_threads(threads, "num_threads", num_threads)
 
     # --- the op space ------------------------------------------------------------------------------
     def quantizable_ops(self, model: Any) -> list[OpInfo]:
@@ -125,7 +127,7 @@ class TorchMixedPrecisionBackend(MixedPrecisionBackend):
     def latency_ms(self, model: Any, batch: Any, *, warmup: int = 3, iterations: int = 20) -> float:
         from ...backends.torch_basics import median_forward_ms
 
-        return median_forward_ms(model, to_args(batch), self.num_threads, warmup, iterations)
+        return median_forward_ms(model, to_args(batch), self.threads, warmup, iterations)
 
     def size_bytes(self, model: Any) -> int:
         return sum(t.numel() * t.element_size() for t in model.state_dict().values())

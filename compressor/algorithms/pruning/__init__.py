@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...errors import BackendError
 from ..lazy import load_implementation
 from .backend import PruningComponent
 
-#: framework → "module:class" of its component, imported on first use
-_COMPONENTS = {
+#: framework -> "module:class" of its component, imported on first use
+IMPLEMENTATIONS = {
     "torch": "compressor.algorithms.pruning.torch_backend:TorchPruningComponent",
 }
 
@@ -23,11 +22,7 @@ _COMPONENTS = {
 def make_component(config: Any, model: Any, framework: str, **options: Any) -> PruningComponent:
     """The pruning component for one ``WeightPruningConfig``; ``options``: ``tolerance`` (0.01), the
     slack allowed between a pruner's target and reached sparsity before the report says "not met"."""
-    if framework not in _COMPONENTS:
-        raise BackendError(
-            f"pruning does not support framework {framework!r}; supported frameworks: {sorted(_COMPONENTS)}"
-        )
-    return load_implementation(_COMPONENTS, framework, "pruning")(config, model, **options)
+    return load_implementation("pruning", framework)(config, model, **options)
 
 
-__all__ = ["PruningComponent", "make_component"]
+__all__ = ["IMPLEMENTATIONS", "PruningComponent", "make_component"]

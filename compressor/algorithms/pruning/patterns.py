@@ -24,6 +24,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ...errors import ConfigError
+
 Shape = tuple[int, ...]
 
 
@@ -165,24 +167,55 @@ class NInMPattern(Pattern):
         return keep.reshape(scores2d.shape)
 
 
-_BLOCK = re.compile(r"^(\d+)x(\d+)$")
-_N_OF_M = re.compile(r"^(\d+):(\d+)$")
+# The one grammar of pattern names: WeightPruningConfig validates through ``parse_pattern`` too.
+_BLOCK = re.compile(r"([1-9]\d*)x([1-9]\d*)")
+_N_OF_M = re.compile(r"([1-9]\d*):([1-9]\d*)")
+CHANNEL_PATTERNS = ("channelx1", "1xchannel")
+ALLOWED = "'NxM' blocks such as '4x1' or '1x1', 'N:M' with N < M such as '2:4', 'channelx1' or '1xchannel'"
+
+
+def _block(text: str) -> Pattern | None:
+    m = _BLOCK.fullmatch(text)
+    return BlockPattern(text, int(m[1]), int(m[2])) if m else None
+
+
+def _n_of_m(text: str) -> Pattern | None:
+    m = _N_OF_M.fullmatch(text)
+    return NInMPattern(text, int(m[1]), int(m[2])) if m and int(m[1]) < int(m[2]) else None
+
 
 #: pattern name parsers, tried in order; each returns a Pattern or None
 PARSERS: list[Callable[[str], Pattern | None]] = [
     lambda t: InputChannelPattern(t) if t == "channelx1" else None,
     lambda t: OutputChannelPattern(t) if t == "1xchannel" else None,
-    lambda t: BlockPattern(t, *map(int, m.groups())) if (m := _BLOCK.match(t)) else None,
-    lambda t: NInMPattern(t, *map(int, m.groups())) if (m := _N_OF_M.match(t)) else None,
+    _block,
+    _n_of_m,
 ]
 
-CHANNEL_PATTERNS = ("channelx1", "1xchannel")
+
+def _parse(text: object) -> Pattern | None:
+    if isinstance(text, str):
+        for parser in PARSERS:
+            pattern = parser(text)
+            if pattern is not None:
+                return pattern
+    return None
 
 
-def parse_pattern(text: str) -> Pattern:
-    for parser in PARSERS:
-        pattern = parser(text)
-        if pattern is not None:
-            return pattern
-    # WeightPruningConfig validated the text already; reaching here is a programming error.
-    raise ValueError(f"unparsable pruning pattern {text!r}")
+def parse_pattern(text: object, field: str = "pattern") -> Pattern:
+    """The pattern ``text`` names; ``ConfigError`` naming ``field`` (with a did-you-mean) when none."""
+    pattern = _parse(text)
+    if pattern is None:
+        raise ConfigError(field, text, ALLOWED, suggestion=_suggestion(text))
+    return pattern
+
+
+def _suggestion(text: object) -> str | None:
+    """A valid spelling of a near miss: 1.x's prefixed names ('ic_pattern_4x1'), case or whitespace ('4X1', '2 : 4')."""
+    if not isinstance(text, str):
+        return None
+    cleaned = "".join(text.split()).lower()
+    for candidate in (text.rsplit("_", 1)[-1], cleaned, cleaned.rsplit("_", 1)[-1]):
+        if candidate != text and _parse(candidate) is not None:
+            return candidate
+    return None

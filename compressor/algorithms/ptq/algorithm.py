@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from ..._frozen import FrozenDict
+from ...config.frozen import FrozenDict
 from ...errors import ConfigError
 
 APPROACHES = ("static", "dynamic")

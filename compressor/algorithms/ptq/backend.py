@@ -10,13 +10,34 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
+from ...errors import ConfigError
 from .algorithm import OpInfo, OpQuant, Plan
+
+DEFAULT_THREADS = 1  # one intra-op thread: the steadiest latencies on a shared machine
+
+
+def timing_threads(threads: int | None, alias: str | None = None, alias_value: int | None = None) -> int:
+    """The intra-op threads a backend's ``latency_ms`` runs with: every backend constructor takes
+    ``threads=``; ``alias`` is its older framework-specific name (``num_threads``,
+    ``intra_op_num_threads``), still accepted. Neither given: ``DEFAULT_THREADS``."""
+    if threads is not None and alias_value is not None and threads != alias_value:
+        raise ConfigError(
+            "threads", threads, f"{alias}={alias_value} or nothing", reason=f"both threads and {alias} were given"
+        )
+    field, value = ("threads", threads) if threads is not None or alias is None else (alias, alias_value)
+    if value is None:
+        return DEFAULT_THREADS
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(field, value, "an integer >= 1")
+    return value
 
 
 class PTQBackend(ABC):
     """One framework's PTQ operations. Models are the framework's native objects."""
 
     name: str = ""
+    #: intra-op threads of ``latency_ms``; constructors take ``threads=`` (see ``timing_threads``)
+    threads: int = DEFAULT_THREADS
 
     def prepare(self, model: Any) -> Any:
         """Called once before tuning (e.g. shape inference, graph clean-up); op names come from its result."""
@@ -44,7 +65,8 @@ class PTQBackend(ABC):
 
     @abstractmethod
     def latency_ms(self, model: Any, batch: Any, *, warmup: int = 3, iterations: int = 20) -> float:
-        """Median latency of one forward pass on ``batch`` in milliseconds (perf_counter_ns)."""
+        """Median latency of one forward pass on ``batch`` in milliseconds, at ``self.threads`` intra-op
+        threads (``compressor.timing``: warmup untimed, then perf_counter_ns per call)."""
 
     @abstractmethod
     def save(self, model: Any, path: str) -> None:

@@ -21,9 +21,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ...errors import BackendError, ConfigError, did_you_mean
+from ...errors import BackendError, ConfigError, did_you_mean_hint
 from .algorithm import APPROACHES, FP32, OpInfo, OpQuant, Plan
-from .backend import PTQBackend
+from .backend import PTQBackend, timing_threads
 from .onnxrt import deps, probes, session
 from .onnxrt import graph as g
 from .onnxrt.calibration import METHODS, BatchReader, RangeCache, calibrate, supports_range_cache
@@ -56,19 +56,20 @@ class OnnxRuntimePTQBackend(PTQBackend):
 
     def __init__(
         self,
-        intra_op_num_threads: int = 1,
+        intra_op_num_threads: int | None = None,
         *,
+        threads: int | None = None,
         extra_op_types: Sequence[str] = DEFAULT_EXTRA_OP_TYPES,
         reduce_range: bool = False,
         dynamic_convs: bool = False,
         entropy_bins: int = 512,
     ) -> None:
-        """``reduce_range`` (7-bit weights) is ORT's advice for x86 CPUs without VNNI; ``dynamic_convs``
-        offers ConvInteger in the dynamic tuning space; ``entropy_bins`` see ``onnxrt.calibration``."""
+        """``threads``: intra-op threads of ``latency_ms`` (``intra_op_num_threads``: its older name;
+        default 1). ``reduce_range`` (7-bit weights) is ORT's advice for x86 CPUs without VNNI;
+        ``dynamic_convs`` offers ConvInteger in the dynamic tuning space; ``entropy_bins`` see
+        ``onnxrt.calibration``."""
         deps.onnx(), deps.quantization()  # fail here, with the install hint, rather than mid-tuning
-        if intra_op_num_threads < 1:
-            raise ConfigError("intra_op_num_threads", intra_op_num_threads, "an integer >= 1")
-        self.intra_op_num_threads = intra_op_num_threads
+        self.threads = timing_threads(threads, "intra_op_num_threads", intra_op_num_threads)
         self.extra_op_types = tuple(extra_op_types)
         self.reduce_range = reduce_range
         self.dynamic_convs = dynamic_convs
@@ -208,10 +209,9 @@ class OnnxRuntimePTQBackend(PTQBackend):
         names = [op.name for op in ops]
         unknown = [name for name in plan.ops if name not in names]
         if unknown:
-            hint = did_you_mean(unknown[0], names)
             raise BackendError(
                 f"plan names op(s) {unknown} that this model does not have"
-                + (f" (did you mean {hint!r}?)" if hint else "")
+                + did_you_mean_hint(unknown[0], names)
                 + "; use the names from quantizable_ops(prepare(model))"
             )
         choices = {}
@@ -243,9 +243,7 @@ class OnnxRuntimePTQBackend(PTQBackend):
         return probes.op_outputs(g.as_model(model), batches, op_names)
 
     def latency_ms(self, model: Any, batch: Any, *, warmup: int = 3, iterations: int = 20) -> float:
-        return session.latency_ms(
-            g.as_model(model), batch, threads=self.intra_op_num_threads, warmup=warmup, iterations=iterations
-        )
+        return session.latency_ms(g.as_model(model), batch, threads=self.threads, warmup=warmup, iterations=iterations)
 
     def fp32_optimized(self, model: Any, *, level: str = "extended") -> Any:
         """The fp32 model after ORT's graph optimizations (the "fp32 + graph optimization" baseline)."""

@@ -1,47 +1,7 @@
 """PyTorch post-training quantization backend (``TorchPTQBackend``, registered name ``"torch"``).
 
-Which int8 path, and why. Measured on torch 2.13.0+cpu, torchao 0.18.0, 2 shared AVX2 cores, 1 thread,
-sklearn digits (MLP 64-256-128-10, CNN conv8x8x16-conv32-pool-fc); medians of 5 alternating rounds,
-ms per forward, speed-up over eager fp32 in brackets. First, the candidate paths by hand:
-
-    model  path                                   batch 1          batch 64
-    MLP    fp32 eager                             0.026            0.072
-    MLP    fp32 inductor                          0.043 (0.60x)    0.082 (0.88x)
-    MLP    eager static (stubs + fused relu)      0.063 (0.41x)    0.086 (0.83x)
-    MLP    eager dynamic                          0.061 (0.42x)    0.087 (0.83x)
-    MLP    pt2e static + inductor (freezing)      0.125 (0.21x)    0.144 (0.50x)
-    MLP    pt2e dynamic + inductor                0.136 (0.19x)    0.166 (0.43x)
-    CNN    fp32 eager                             0.051            0.98
-    CNN    fp32 inductor                          0.115 (0.45x)    0.52  (1.89x)
-    CNN    eager static (stubs + fused relu)      0.094 (0.56x)    0.247 (4.1x)
-    CNN    eager static, one module at a time     0.121 (0.43x)    0.519 (1.96x)
-    CNN    pt2e static + inductor (freezing)      0.157 (0.33x)    0.295 (3.3x)
-
-Then through this backend (``latency_ms``; another day's load, so compare ratios):
-
-    MLP    static (pt2e)  0.150 (0.18x)  0.170 (0.47x)   dynamic (eager)  0.069 (0.40x)  0.096 (0.84x)
-    CNN    static (pt2e)  0.205 (0.29x)  0.340 (3.36x)   dynamic (fc)     0.079 (0.74x)  1.25  (0.92x)
-
-Static int8 uses pt2e (``torch.export`` -> ``X86InductorQuantizer`` -> ``torch.compile`` with
-freezing, which lowers to oneDNN ``qconv_pointwise``/``qlinear_pointwise``). Whole-model eager static
-was faster still on the CNN, but only because the model was rewritten by hand (Quant/DeQuant stubs at
-the edges, conv+ReLU fusion listed by name, every op in between able to take quantized tensors); the
-automatic eager form (each op wrapped in its own quant/dequant) reached 1.96x, below pt2e's 3.3x.
-pt2e needs no model rewrite, fuses by itself, and is the maintained path (``torch.ao`` eager and FX
-warn that they are deprecated). Its costs: compiling 0.5-3 s for each new input shape on first call
-(20 s for the first compile of a process on a cold inductor cache), and no gain at batch 1 or on tiny
-MLPs, which no int8 path here beat fp32 on either. Dynamic int8 uses eager ``quantize_dynamic`` (2x
-faster than pt2e dynamic here, no compile, LSTM); see ``torch/dynamic.py``. Both are format
-``"default"``: no other format was worth a tuning trial.
-
-Accuracy on digits stayed within 1 point on every path. What the x86 int8 kernels accept (sym weights,
-uint8 activations, per-channel kernels) is in ``torch/observers.py``; saving and ONNX export in
-``torch/serialize.py``.
-
-op_outputs: plain and dynamic models by forward hooks on the named modules (dynamic quantization keeps
-the names); static models by interpreting the un-compiled pt2e graph and recording the conv/linear node
-of each named module, i.e. the op's output with its input and weight quantization error, before the
-output requantization that oneDNN fuses after a following ReLU.
+Static int8 through pt2e (``X86InductorQuantizer``, ``torch.compile`` with freezing), dynamic int8 through
+eager ``quantize_dynamic``; why, with the timings measured: ``docs/torch-ptq-timings.md``.
 """
 
 from __future__ import annotations
@@ -52,7 +12,7 @@ from typing import Any
 
 from ...errors import BackendError
 from .algorithm import OpInfo, OpQuant, Plan
-from .backend import PTQBackend
+from .backend import PTQBackend, timing_threads
 from .torch.deps import require_pt2e, require_torch
 
 # Per-channel first: same kernels and speed (per-tensor rides on per-channel kernels), better accuracy.
@@ -71,10 +31,11 @@ class TorchPTQBackend(PTQBackend):
 
     name = "torch"
 
-    def __init__(self, num_threads: int = 1, compile: bool = True) -> None:
-        """``compile=False`` keeps static models un-compiled (reference q/dq ops: right numbers, slow)."""
+    def __init__(self, num_threads: int | None = None, compile: bool = True, *, threads: int | None = None) -> None:
+        """``threads``: intra-op threads of ``latency_ms`` (``num_threads``: its older name; default 1).
+        ``compile=False`` keeps static models un-compiled (reference q/dq ops: right numbers, slow)."""
         require_torch()
-        self.num_threads = num_threads
+        self.threads = timing_threads(threads, "num_threads", num_threads)
         self.compile = compile
 
     # --- the op space ------------------------------------------------------------------------------
@@ -147,6 +108,10 @@ class TorchPTQBackend(PTQBackend):
 
     # --- measurement ------------------------------------------------------------------------------------
     def op_outputs(self, model: Any, batches: Sequence[Any], op_names: Sequence[str]) -> dict[str, Any]:
+        """Plain and dynamic models by forward hooks on the named modules (dynamic quantization keeps the
+        names); static models by interpreting the un-compiled pt2e graph and recording the conv/linear node
+        of each named module, i.e. the op's output with its input and weight quantization error, before
+        the output requantization that oneDNN fuses after a following ReLU."""
         import numpy as np
 
         from ...backends.torch_basics import module_outputs
@@ -172,7 +137,7 @@ class TorchPTQBackend(PTQBackend):
         from ...backends.torch_basics import median_forward_ms
         from .torch.inputs import to_args
 
-        return median_forward_ms(model, to_args(batch), self.num_threads, warmup, iterations)
+        return median_forward_ms(model, to_args(batch), self.threads, warmup, iterations)
 
     # --- artefacts ---------------------------------------------------------------------------------------
     def save(self, model: Any, path: str) -> None:

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...errors import BackendError
+from ..component import TrainingComponent
+from ..lazy import load_implementation
 
-FRAMEWORKS = ("torch",)
+#: framework -> "module:class" of its component, imported on first use
+IMPLEMENTATIONS = {
+    "torch": "compressor.algorithms.qat.torch_backend:TorchQAT",
+}
 
 
-def make_component(config: Any, model: Any, framework: str):
-    """The QAT component for ``model``'s framework (only PyTorch so far)."""
-    if framework != "torch":
-        raise BackendError(f"quantization-aware training supports {list(FRAMEWORKS)}; got a {framework} model")
-    from .torch_backend import TorchQAT
+def make_component(config: Any, model: Any, framework: str) -> TrainingComponent:
+    """The QAT component for ``model``'s framework."""
+    return load_implementation("qat", framework)(config)
 
-    return TorchQAT(config)
+
+__all__ = ["IMPLEMENTATIONS", "make_component"]

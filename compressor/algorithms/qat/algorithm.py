@@ -15,12 +15,11 @@ from typing import Any
 
 from ...errors import ConfigError
 from ..ptq.algorithm import FP32, OpInfo, OpQuant, Plan
+from ..ptq.op_rules import calibration_methods, dtype_freedom, filter_options, resolve_rules
 
 
 def qat_plan(ops: Sequence[OpInfo], options: dict[str, Sequence[OpQuant]], config: Any) -> Plan:
     """The plan QAT trains and converts. ``options`` maps op name -> backend's static int8 options."""
-    from ...tuning.op_rules import calibration_methods, dtype_freedom, filter_options, resolve_rules
-
     rules = resolve_rules(ops, config.op_type_dict, config.op_name_dict)
     calibration = calibration_methods(config.op_type_dict, config.op_name_dict)[0]
     choices: dict[str, OpQuant] = {}

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import statistics
 import tempfile
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -12,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ....errors import BackendError
+from ....timing import median, time_calls
 from . import deps
 from . import graph as g
 from .calibration import feeds
@@ -55,20 +54,13 @@ def run_batches(
         yield dict(zip(names, values, strict=True))
 
 
-def latency_ms(model: Any, batch: Any, *, threads: int, warmup: int, iterations: int) -> float:
-    """Median wall time of ``session.run`` in ms, warmup excluded (perf_counter_ns; noise: ±30-50 %)."""
+def latency_ms(model: Any, batch: Any, *, threads: int | None, warmup: int, iterations: int) -> float:
+    """Median wall time of ``session.run`` in ms, warmup excluded (``compressor.timing``; noise: ±30-50 %)."""
     if iterations < 1:
         raise BackendError(f"latency needs iterations >= 1, got {iterations}")
     session = make_session(model, threads=threads, level="all")
     feed = feeds(g.input_signature(model), batch)
-    for _ in range(max(warmup, 0)):
-        session.run(None, feed)
-    samples = []
-    for _ in range(iterations):
-        start = time.perf_counter_ns()
-        session.run(None, feed)
-        samples.append(time.perf_counter_ns() - start)
-    return statistics.median(samples) / 1e6
+    return median(time_calls(lambda f: session.run(None, f), feed, warmup=max(warmup, 0), iterations=iterations))
 
 
 def optimized_model(model: Any, level: str) -> Any:

@@ -9,7 +9,7 @@ nn = torch.nn
 
 from compressor.algorithms.component import TrainingComponent  # noqa: E402
 from compressor.algorithms.distillation import build_optimizer, make_component  # noqa: E402
-from compressor.config_training import DistillationConfig, SelfKnowledgeDistillationLossConfig  # noqa: E402
+from compressor.config import DistillationConfig, SelfKnowledgeDistillationLossConfig  # noqa: E402
 from compressor.errors import BackendError, ConfigError  # noqa: E402
 
 
@@ -23,7 +23,9 @@ def test_dispatch_by_criterion_type():
 
 
 def test_unsupported_framework_names_the_supported_ones():
-    with pytest.raises(BackendError, match=r"framework 'onnxrt'; supported: torch"):
+    with pytest.raises(
+        BackendError, match=r"distillation does not support framework 'onnxrt'; supported frameworks: 'torch'"
+    ):
         make_component(DistillationConfig(), object(), "onnxrt")
 
 

@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 nn = torch.nn
 
 from compressor.algorithms.distillation import make_component  # noqa: E402
-from compressor.config_training import DistillationConfig, KnowledgeDistillationLossConfig  # noqa: E402
+from compressor.config import DistillationConfig, KnowledgeDistillationLossConfig  # noqa: E402
 from compressor.errors import CompressorError, ConfigError  # noqa: E402
 
 

@@ -10,7 +10,7 @@ torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 from compressor.algorithms.distillation import make_component  # noqa: E402
-from compressor.config_training import (  # noqa: E402
+from compressor.config import (  # noqa: E402
     DistillationConfig,
     KnowledgeDistillationLossConfig,
     SelfKnowledgeDistillationLossConfig,

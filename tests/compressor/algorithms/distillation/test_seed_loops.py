@@ -10,7 +10,7 @@ torch = pytest.importorskip("torch")
 nn = torch.nn
 
 from compressor.algorithms.distillation import build_optimizer  # noqa: E402
-from compressor.config_training import (  # noqa: E402
+from compressor.config import (  # noqa: E402
     DistillationConfig,
     KnowledgeDistillationLossConfig,
     SelfKnowledgeDistillationLossConfig,

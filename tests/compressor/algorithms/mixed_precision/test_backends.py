@@ -6,8 +6,8 @@ import mixed_precision_models as mpm
 import numpy as np
 import pytest
 
+from compressor.algorithms.mixed_precision import mixed_precision_backend
 from compressor.algorithms.mixed_precision.algorithm import plan_from_dtypes
-from compressor.algorithms.mixed_precision.registry import mixed_precision_backend
 from compressor.errors import BackendError, ConfigError
 
 OPS = ("fc1", "fc2", "fc3")

@@ -8,7 +8,7 @@ torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
 from compressor.algorithms.pruning import make_component  # noqa: E402
-from compressor.config_training import WeightPruningConfig  # noqa: E402
+from compressor.config import WeightPruningConfig  # noqa: E402
 
 torch.set_num_threads(1)
 

@@ -8,6 +8,8 @@ import pytest
 from compressor.algorithms.pruning.allocation import OpUnits, allocate_global, allocate_local
 from compressor.algorithms.pruning.patterns import from_2d, parse_pattern, to_2d
 from compressor.algorithms.pruning.schedule import DECAYS, Schedule
+from compressor.config import WeightPruningConfig
+from compressor.errors import ConfigError
 
 
 def test_decay_types_differ_midway_and_agree_at_the_end():
@@ -90,3 +92,23 @@ def test_global_scope_respects_min_and_max_ratio_per_op():
 def test_pruned_units_stay_pruned():
     ops = [OpUnits(np.array([-np.inf, -np.inf, 0.1, 0.2]), 1, 4)]
     assert allocate_local(ops, 0.25, 0.0, 0.98)[0].tolist() == [True, True, False, False]
+
+
+@pytest.mark.parametrize("text", ["0x4", "4:2", "2:2", "4x1\n", "ic_pattern_4x1", "4X1", "2 : 4", 5])
+def test_config_validates_with_the_algorithms_own_pattern_grammar(text):
+    with pytest.raises(ConfigError) as from_config:
+        WeightPruningConfig(pattern=text)
+    with pytest.raises(ConfigError) as from_parser:
+        parse_pattern(text)
+    assert str(from_config.value) == str(from_parser.value)
+    assert "'N:M' with N < M" in str(from_parser.value)
+
+
+def test_pattern_suggestions_are_patterns_the_grammar_accepts():
+    for text, meant in [("ic_pattern_4x1", "4x1"), ("4X1", "4x1"), ("2 : 4", "2:4"), ("CHANNELX1", "channelx1")]:
+        with pytest.raises(ConfigError, match=f"did you mean '{meant}'"):
+            parse_pattern(text)
+        assert parse_pattern(meant).text == meant
+    with pytest.raises(ConfigError) as err:
+        parse_pattern("4 : 2")  # cleaned up it is still N >= M: nothing to suggest
+    assert err.value.suggestion is None

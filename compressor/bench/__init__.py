@@ -1,1 +1,0 @@
-"""Internals of ``benchmark.fit``: core plans and pinning, the timed loop, worker processes, statistics."""
