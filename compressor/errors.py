@@ -130,8 +130,39 @@ class UnknownKeyError(ConfigError):
         return UnknownKeyError(parent, self.key, self.known, location=location or self.location)
 
 
+class UnknownArgumentError(UnknownKeyError, TypeError):
+    """An unexpected keyword argument to a config class.
+
+    A ``ConfigError`` (the class, the argument, the closest known name, every allowed one) that is still
+    the ``TypeError`` Python raises for an unexpected keyword, so ``except TypeError`` keeps working.
+    ``field`` is ``<Class>.<argument>``.
+    """
+
+    def __init__(self, owner: str, key: str, known: Iterable[str]) -> None:
+        self.owner = owner
+        super().__init__(owner, key, known)
+
+    def _render(self) -> str:
+        text = f"{self.owner}() got an unexpected keyword argument {self.key!r}"
+        if self.suggestion is not None:
+            text += f" (did you mean {self.suggestion!r}?)"
+        return f"{text}; allowed arguments: {self.allowed}"
+
+
 class BackendError(CompressorError):
     """A framework is missing or cannot do what the configuration asks for."""
+
+
+class HistoryError(CompressorError):
+    """A tuning history cannot be used: damaged, from another schema, or from a different run."""
+
+
+class StaleWorkspaceError(HistoryError):
+    """A workspace's history was written for other weights, calibration data, config or evaluation.
+
+    Resuming it would report another run's numbers, so it is refused; the message names what differs
+    (recorded vs now) and how to proceed (``resume=False`` or another ``workspace=``).
+    """
 
 
 class UnsupportedFrameworkError(ConfigError, BackendError):

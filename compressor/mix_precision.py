@@ -17,7 +17,6 @@ Without ``eval_func``/``eval_dataloader`` the model is converted once and accura
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterable
@@ -32,10 +31,10 @@ from .backends.batches import calibration_batches, split_batch
 from .config import MixedPrecisionConfig
 from .errors import ConfigError
 from .metrics import make_eval_func
+from .tuning.workspace import default_workspace
 
 log = logging.getLogger(__name__)
 
-DEFAULT_WORKSPACE = Path("nc_workspace")
 # Samples kept for op sensitivity and latency (the first eval batches); enough to rank ops.
 SENSITIVITY_SAMPLES = 32
 
@@ -81,8 +80,15 @@ def fit(
             reason="fp32 fallback by sensitivity and the latency check need at least one input batch",
         )
     view = TuningView(config, sample_count=SENSITIVITY_SAMPLES, performance_only=eval_func is None)
-    workspace = Path(workspace) if workspace is not None else _default_workspace(basics, model, config)
-    result = Tuner(backend, model, view, batches, eval_func, workspace=workspace, resume=resume).run()
+    weights = basics.fingerprint(model)
+    if workspace is None:  # see tuning.workspace: other weights, data or config never share one by default
+        workspace = default_workspace(
+            "mixed-precision", weights, config.to_json(sort_keys=True), batches, evaluated=eval_func is not None
+        )
+    tuner = Tuner(
+        backend, model, view, batches, eval_func, workspace=workspace, resume=resume, model_fingerprint=weights
+    )
+    result = tuner.run()
     plan = result.best_plan if result.best_plan is not None else plan_from_dtypes({})
     converted = MixedPrecisionModel(
         backend, result.model, plan, hardware=_final_verdicts(backend, result.model, order), tuning=result,
@@ -168,8 +174,3 @@ def _report(converted: MixedPrecisionModel) -> None:
     if converted.fp32_compute_ops:
         log.warning("converted but computed in fp32 (no runtime kernel): %s", shorten(converted.fp32_compute_ops))
     log.info("%s", converted.summary())
-
-
-def _default_workspace(basics: Any, model: Any, config: MixedPrecisionConfig) -> Path:
-    digest = hashlib.sha256((basics.fingerprint(model) + config.to_json(sort_keys=True)).encode()).hexdigest()[:12]
-    return DEFAULT_WORKSPACE / f"mixed-precision-{digest}"

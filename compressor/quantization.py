@@ -10,7 +10,6 @@ says why) — never None.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -23,10 +22,10 @@ from .config import PostTrainingQuantConfig
 from .errors import ConfigError
 from .metrics import make_eval_func
 from .quantized_model import QuantizedModel
+from .quantized_model import load as load  # public: reloads what QuantizedModel.save wrote
+from .tuning.workspace import default_workspace
 
 log = logging.getLogger(__name__)
-
-DEFAULT_WORKSPACE = Path("nc_workspace")
 
 
 def fit(
@@ -45,7 +44,9 @@ def fit(
     """Quantize ``model`` and tune until ``conf.accuracy_criterion`` holds (see module docstring).
 
     ``workspace`` holds the trial history and calibration data; by default it is
-    ``nc_workspace/<model and config fingerprint>``, so re-running the same script after a crash resumes.
+    ``nc_workspace/ptq-<digest of the weights, calibration data and config>``, so re-running the same
+    script after a crash resumes. A resume re-measures the fp32 baseline and refuses (``StaleWorkspaceError``)
+    a history written for other weights, data, config or evaluation; ``resume=False`` starts over.
     """
     from .tuning.tuner import Tuner
 
@@ -62,8 +63,21 @@ def fit(
     eval_func = _eval_func(basics, conf, eval_func, eval_dataloader, eval_metric)
     calibration = _calibration(conf, calib_dataloader, eval_dataloader, basics.input_count(model))
     backend = ptq_backend(framework, **(backend_options or {}))
-    workspace = Path(workspace) if workspace is not None else _default_workspace(basics, model, conf)
-    tuner = Tuner(backend, model, conf, calibration, eval_func, workspace=workspace, resume=resume)
+    weights = basics.fingerprint(model)
+    if workspace is None:
+        workspace = default_workspace(
+            "ptq", weights, conf.to_json(sort_keys=True), calibration, evaluated=eval_func is not None
+        )
+    tuner = Tuner(
+        backend,
+        model,
+        conf,
+        calibration,
+        eval_func,
+        workspace=Path(workspace),
+        resume=resume,
+        model_fingerprint=weights,
+    )
     result = tuner.run()
     return QuantizedModel(backend, result.model, result.best_plan, tuning=result)
 
@@ -114,8 +128,3 @@ def _calibration(conf: PostTrainingQuantConfig, calib_dataloader, eval_dataloade
             return [split_batch(item, arity=arity)[0]]
         return []
     return calibration_batches(calib_dataloader, size, arity)
-
-
-def _default_workspace(basics: Any, model: Any, conf: PostTrainingQuantConfig) -> Path:
-    digest = hashlib.sha256((basics.fingerprint(model) + conf.to_json(sort_keys=True)).encode()).hexdigest()[:12]
-    return DEFAULT_WORKSPACE / f"ptq-{digest}"

@@ -20,7 +20,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .images.cli import add_containers_command
     from .report_cli import add_compare_command, add_report_command
+    from .reproduce_cli import add_reproduce_command
     from .run_cli import add_run_command
+    from .setup_cli import add_setup_command
 
     parser = argparse.ArgumentParser(prog="harness", description="Benchmark and validate model compression.")
     parser.add_argument("--version", action="version", version=f"harness {__version__}")
@@ -29,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_models_commands(sub)
     add_report_command(sub)
     add_compare_command(sub)
+    add_reproduce_command(sub)
+    add_setup_command(sub)
     add_containers_command(sub)
     return parser
 

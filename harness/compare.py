@@ -114,24 +114,29 @@ class JobComparison:
     job_id: str
     method: str
     model: str
-    status: str  # regressed | improved | unchanged | new failure | fixed | still failing | new job | missing
-    # (missing = not comparable: absent from CURRENT, or no check had values on both sides)
+    # regressed | improved | unchanged | new failure | fixed | still failing | new job | missing (absent from
+    # CURRENT) | not comparable (a check lacks a value on one side, or the rows measured other eval examples)
+    status: str
     messages: tuple[str, ...]
 
     @property
     def failing(self) -> bool:
-        return self.status in ("regressed", "new failure")
+        """The gate fails on anything it could not show to be fine."""
+        return self.status in ("regressed", "new failure", "still failing", "not comparable", "missing")
 
 
 @dataclass(frozen=True)
 class Comparison:
     jobs: tuple[JobComparison, ...]
     checks: tuple[Check, ...]
-    fail_on_missing: bool = False
+    fail_on_missing: bool = True
+
+    def fails(self, job: JobComparison) -> bool:
+        return job.failing and (self.fail_on_missing or job.status != "missing")
 
     @property
     def regressed(self) -> bool:
-        return any(j.failing or (self.fail_on_missing and j.status == "missing") for j in self.jobs)
+        return any(self.fails(j) for j in self.jobs)
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -145,7 +150,7 @@ class Comparison:
             "|---|---|---|---|---|",
         ]
         for job in self.jobs:
-            verdict = f"**{job.status}**" if job.failing else job.status
+            verdict = f"**{job.status}**" if self.fails(job) else job.status
             details = "; ".join(job.messages).replace("|", "\\|")
             lines.append(f"| `{job.job_id}` | {job.model} | {job.method} | {verdict} | {details} |")
         summary = ", ".join(f"{n} {status}" for status, n in sorted(self.counts().items()))
@@ -159,7 +164,7 @@ def compare(
     current: pd.DataFrame | str | os.PathLike,
     checks: list[Check] | tuple[Check, ...],
     noise_k: float = DEFAULT_NOISE_K,
-    fail_on_missing: bool = False,
+    fail_on_missing: bool = True,
 ) -> Comparison:
     """Match jobs by ``job_id`` and mark each; a results path is read (and its schema checked) by harness.results."""
     base = aggregate_repeats(results_frame(baseline)).set_index("job_id", drop=False)
@@ -198,6 +203,8 @@ def _compare_job(job_id, b, c, checks, noise_k, fallback) -> JobComparison:
     row = c if c is not None else b
     method, model = method_label(row["technique"], row["strategy"]), str(row["model"])
     if b is None:
+        if c["status"] != "ok":
+            return JobComparison(job_id, method, model, "new failure", (f"new job, {c['status']}: {_error(c)}",))
         return JobComparison(job_id, method, model, "new job", ("not in baseline",))
     if c is None:
         return JobComparison(job_id, method, model, "missing", ("not in current results (not comparable)",))
@@ -209,20 +216,37 @@ def _compare_job(job_id, b, c, checks, noise_k, fallback) -> JobComparison:
     if not b_ok:
         return JobComparison(job_id, method, model, "still failing", (f"{c['status']}: {_error(c)}",))
     spread = _job_spread(b, c, fallback)
-    outcomes = [
-        ch.evaluate(float(b[METRICS[ch.metric].column]), float(c[METRICS[ch.metric].column]), spread, noise_k)
-        for ch in checks
-    ]
+    outcomes = [_evaluate(ch, b, c, spread, noise_k) for ch in checks]
     verdicts = {o.verdict for o in outcomes}
     if "regressed" in verdicts:
         status = "regressed"
+    elif "not comparable" in verdicts:
+        status = "not comparable"
     elif "improved" in verdicts:
         status = "improved"
-    elif verdicts == {"not comparable"}:
-        status = "missing"
     else:
         status = "unchanged"
     return JobComparison(job_id, method, model, status, tuple(o.message for o in outcomes))
+
+
+def _evaluate(check: Check, b: pd.Series, c: pd.Series, spread: float, noise_k: float) -> Outcome:
+    if check.metric == "accuracy" and not _nan(b.get("eval_digest")) and b.get("eval_digest") != c.get("eval_digest"):
+        return Outcome(
+            "not comparable",
+            f"accuracy: measured on other eval examples ({_show_count(b)} vs {_show_count(c)}, digests "
+            f"{b.get('eval_digest')} vs {c.get('eval_digest')})",
+        )
+    column = METRICS[check.metric].column
+    return check.evaluate(_float(b[column]), _float(c[column]), spread, noise_k)
+
+
+def _float(value: object) -> float:
+    return math.nan if _nan(value) else float(value)
+
+
+def _show_count(row: pd.Series) -> str:
+    n = row.get("eval_examples")
+    return "? examples" if _nan(n) else f"{int(n)} examples"
 
 
 def _error(row: pd.Series) -> str:

@@ -26,6 +26,7 @@ class Job:
     settings: dict[str, Any]  # BenchSettings, suite defaults with the technique's overrides applied
     seed: int
     timeout_s: float
+    work_dir: str | None = None  # the job's persistent workspace (tuning history, calibration); None: a temp dir
 
     @property
     def technique_name(self) -> str:
@@ -36,6 +37,19 @@ class Job:
 
     def bench_settings(self) -> BenchSettings:
         return BenchSettings.model_validate(self.settings)
+
+    def content_key(self) -> str:
+        """16 hex digits naming what the job computes: model (its zoo recipe), framework, technique, settings,
+        seed. Two runs of the same job share the key, so a rerun resumes the job's tuning history."""
+        import hashlib
+
+        import models
+
+        identity = {
+            "model": self.model, "framework": self.framework, "technique": self.technique,
+            "settings": self.settings, "seed": self.seed, "recipe": models.get(self.model).cache_key(self.framework),
+        }  # fmt: skip
+        return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)

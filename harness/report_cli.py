@@ -20,6 +20,9 @@ def add_report_command(subparsers: argparse._SubParsersAction) -> argparse.Argum
     )
     parser.add_argument("results", metavar="RESULTS", help="results directory or parquet file")
     parser.add_argument("-o", "--output", required=True, metavar="DIR", help="directory to write the report into")
+    parser.add_argument(
+        "--strict", action="store_true", help="exit 1 (after writing the report) when any job did not finish ok"
+    )
     parser.set_defaults(func=cmd_report)
     return parser
 
@@ -30,8 +33,10 @@ def add_compare_command(subparsers: argparse._SubParsersAction) -> argparse.Argu
         help="regression gate: diff two result sets job by job; exit 1 on a regression",
         description=(
             "Compare CURRENT against BASELINE, matching jobs by job_id. Exit codes: 0 no regression, "
-            "1 regression (or new failure), 2 usage error. Check syntax: METRIC:NUMBER (absolute; accuracy in "
-            "percentage points) or METRIC:NUMBER%% (relative), METRIC one of accuracy, throughput, latency."
+            "1 the gate fails (a regression, a new or persisting failure, a job absent from CURRENT, or a value "
+            "that cannot be compared: missing, or measured on other eval examples), 2 usage error (including "
+            "results of another schema). Check syntax: METRIC:NUMBER (absolute; accuracy in percentage points) "
+            "or METRIC:NUMBER% (relative), METRIC one of accuracy, throughput, latency."
         ),
     )
     parser.add_argument("baseline", metavar="BASELINE", help="baseline results directory or parquet file")
@@ -47,7 +52,12 @@ def add_compare_command(subparsers: argparse._SubParsersAction) -> argparse.Argu
         action="append",
         default=[],
         metavar="CHECK[,CHECK]",
-        help="extra or overriding checks, e.g. latency:10%%; 'missing' also fails on jobs absent from CURRENT",
+        help="extra or overriding checks, e.g. latency:10%%",
+    )
+    parser.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="jobs of BASELINE absent from CURRENT do not fail the gate (a partial rerun); still listed",
     )
     parser.add_argument(
         "--noise-k",
@@ -68,6 +78,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     except OSError as exc:
         return _user_error(exc)
     print(f"wrote {files.markdown} and {files.html} ({len(files.images)} charts)")
+    if files.failed_jobs:
+        print(f"{len(files.failed_jobs)} job(s) did not finish ok: {', '.join(files.failed_jobs)}", file=sys.stderr)
+        if args.strict:
+            return EXIT_REGRESSION
     return EXIT_OK
 
 
@@ -77,6 +91,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from .errors import CheckSyntaxError
 
     checks, fail_on_missing = build_checks(args.accuracy, args.throughput, args.fail_on)
+    fail_on_missing = fail_on_missing or not args.allow_missing  # `--fail-on missing` is the default now
     if args.noise_k < 0:
         raise CheckSyntaxError(f"--noise-k must be >= 0, got {args.noise_k:g}")
     result = compare(args.baseline, args.current, checks, noise_k=args.noise_k, fail_on_missing=fail_on_missing)

@@ -10,7 +10,7 @@ Executors build rows with ``ResultRow`` (every column typed, unknown names refus
 ``schema_version`` or with other columns, naming both versions (or the columns) and what to do. The
 reports and the regression gate read results only through ``load_results`` / ``results_frame``.
 
-Schema (``SCHEMA_VERSION`` = 1; ``SCHEMA`` maps each column to its description, ``ARROW_SCHEMA`` to
+Schema (``SCHEMA_VERSION`` = 2; ``SCHEMA`` maps each column to its description, ``ARROW_SCHEMA`` to
 its type). Missing values are nulls: a failed job keeps its identity, status, error and environment.
 
 """
@@ -36,7 +36,8 @@ if TYPE_CHECKING:
 
     from .matrix import Job
 
-SCHEMA_VERSION = 1
+WORK_DIR = "_work"  # <results>/_work/<job content key>/: each job's tuning workspace, kept for reproduce
+SCHEMA_VERSION = 2  # 2: eval_examples, eval_digest, workspace
 STATUSES = ("ok", "failed", "timeout", "crashed")
 
 _COLUMNS: list[tuple[str, pa.DataType, str]] = [
@@ -57,6 +58,12 @@ _COLUMNS: list[tuple[str, pa.DataType, str]] = [
     ("error", pa.string(), "Why the job did not finish ok (exception text, signal, exit code + stderr tail)."),
     ("accuracy", pa.float64(), "Metric of the measured model on the eval split (subset if eval_samples), fraction."),
     ("fp32_accuracy", pa.float64(), "Same metric of the fp32 model on the same examples."),
+    ("eval_examples", pa.int64(), "Number of eval examples behind accuracy and fp32_accuracy."),
+    (
+        "eval_digest",
+        pa.string(),
+        "sha256 (16 hex) of the eval inputs and labels: rows are comparable only on the same digest.",
+    ),
     ("relative_loss", pa.float64(), "(fp32_accuracy - accuracy) / fp32_accuracy; positive = worse."),
     ("met_criterion", pa.bool_(), "Tuned jobs: whether the tuner met its accuracy criterion."),
     ("trials", pa.int64(), "Tuning trials evaluated (1 for a fixed plan, null for fp32)."),
@@ -101,6 +108,12 @@ _COLUMNS: list[tuple[str, pa.DataType, str]] = [
     ("started_at", pa.string(), "UTC ISO-8601 start time of the job."),
     ("wall_seconds", pa.float64(), "Wall time of the whole job (load, compress, evaluate, benchmark)."),
     ("notes", pa.string(), "JSON object of technique-specific extras."),
+    (
+        "workspace",
+        pa.string(),
+        "Tuned jobs: the job's tuning workspace (history, calibration, job.json) relative to the results "
+        "directory; `harness reproduce` rebuilds the row's model from it.",
+    ),
 ]
 
 
@@ -222,11 +235,17 @@ def result_files(results_dir: str | os.PathLike) -> list[Path]:
     return sorted(p for p in directory.glob("*.parquet") if not p.name.startswith(".")) if directory.is_dir() else []
 
 
-def finished_job_ids(results_dir: str | os.PathLike) -> set[str]:
-    """Job ids that already have a row (any status) in ``results_dir``."""
+def latest_statuses(results_dir: str | os.PathLike) -> dict[str, str]:
+    """job id → status of its latest row (by start time, then run id) in ``results_dir``; {} when empty."""
     if not result_files(results_dir):
-        return set()
-    return set(load_results(results_dir)["job_id"])
+        return {}
+    rows = load_results(results_dir).sort_values(["started_at", "run_id"], na_position="first", kind="stable")
+    return dict(zip(rows["job_id"], rows["status"], strict=True))
+
+
+def finished_job_ids(results_dir: str | os.PathLike, *, keep_failed: bool = False) -> set[str]:
+    """Job ids whose latest row in ``results_dir`` is ok (any status with ``keep_failed``): what a resume skips."""
+    return {job for job, status in latest_statuses(results_dir).items() if keep_failed or status == "ok"}
 
 
 def load_results(path: str | os.PathLike) -> pd.DataFrame:
@@ -243,17 +262,25 @@ def load_results(path: str | os.PathLike) -> pd.DataFrame:
     files = [path] if path.is_file() else result_files(path)
     if not files:
         raise ResultsError(f"no results in {str(path)!r} (expected *.parquet written by `harness run`)")
-    for file in files:
+    return pa.concat_tables([_read_file(file) for file in files]).to_pandas()
+
+
+def _read_file(file: Path) -> pa.Table:
+    try:
         _check_file(file)
-    tables = [pq.read_table(file, schema=ARROW_SCHEMA) for file in files]
-    return pa.concat_tables(tables).to_pandas()
+        return pq.read_table(file, schema=ARROW_SCHEMA)
+    except ResultsError:
+        raise
+    except Exception as exc:  # pyarrow raises several unrelated types for unreadable input
+        raise ResultsError(
+            f"cannot read results file {str(file)!r}: {exc}. `harness run` writes each row atomically, so this "
+            "file was damaged afterwards (or is not a harness result): move it out of the directory and rerun "
+            "with --resume to measure its job again"
+        ) from None
 
 
 def _check_file(file: Path) -> None:
-    try:
-        names = pq.read_schema(file).names
-    except Exception as exc:  # pyarrow raises several unrelated types for unreadable input
-        raise ResultsError(f"cannot read results {str(file)!r} as parquet: {exc}") from None
+    names = pq.read_schema(file).names
     if "schema_version" not in names:
         raise ResultsSchemaError(f"{file}: no schema_version column; not a harness results file")
     versions = sorted(set(pq.read_table(file, columns=["schema_version"]).column(0).to_pylist()))

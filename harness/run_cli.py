@@ -1,4 +1,4 @@
-"""``harness run SUITE``: expand the suite, run its jobs through an executor, store each row as it ends.
+"""Expand a suite into its jobs, run them through an executor and store each row as it ends.
 
 harness run suites/smoke.yaml --jobs 2 --results results/smoke
 harness run suites/bench-cpu.yaml --resume --results results/nightly
@@ -15,13 +15,13 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 from .executors import executor_names, get_executor
 from .matrix import Job, expand
-from .results import finished_job_ids, write_row
+from .results import WORK_DIR, finished_job_ids, latest_statuses, write_row
 from .spec import load_suite
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,7 @@ class RunSummary:
     results_dir: Path
     statuses: dict[str, str] = field(default_factory=dict)  # job id → status
     skipped_done: list[str] = field(default_factory=list)  # already finished (--resume)
+    failures_in_results: dict[str, str] = field(default_factory=dict)  # job id → status, this suite's jobs
     skipped_unsupported: list[tuple[str, str]] = field(default_factory=list)
     wall_seconds: float = 0.0
     interrupted: bool = False
@@ -48,6 +49,7 @@ def run_suite(
     executor: str | None = None,
     jobs: int | None = None,
     resume: bool = False,
+    keep_failed: bool = False,
     results_dir: str | Path | None = None,
     progress: bool = True,
 ) -> RunSummary:
@@ -62,8 +64,9 @@ def run_suite(
     results = Path(results_dir) if results_dir is not None else Path("results") / suite.name
     run_id = new_run_id(suite.name)
     summary = RunSummary(run_id, results, skipped_unsupported=list(matrix.skipped))
-    done = finished_job_ids(results) if resume else set()
-    todo = [job for job in matrix.jobs if job.job_id not in done]
+    done = finished_job_ids(results, keep_failed=keep_failed) if resume else set()
+    work = results.resolve() / WORK_DIR
+    todo = [replace(job, work_dir=str(work / job.content_key())) for job in matrix.jobs if job.job_id not in done]
     summary.skipped_done = [job.job_id for job in matrix.jobs if job.job_id in done]
     start = time.perf_counter()
     kind = executor or suite.executor.kind
@@ -111,6 +114,10 @@ def run_suite(
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     summary.wall_seconds = time.perf_counter() - start
+    mine = {job.job_id for job in matrix.jobs}
+    summary.failures_in_results = {
+        job: status for job, status in latest_statuses(results).items() if job in mine and status != "ok"
+    }
     return summary
 
 
@@ -173,6 +180,7 @@ def _command(args: argparse.Namespace) -> int:
         executor=args.executor,
         jobs=args.jobs,
         resume=args.resume,
+        keep_failed=args.keep_failed,
         results_dir=args.results,
         progress=not args.no_progress,
     )  # fmt: skip  (user errors are HarnessErrors: harness.cli prints them, exit 2)
@@ -189,7 +197,10 @@ def _command(args: argparse.Namespace) -> int:
     if summary.interrupted:
         console.print("[yellow]interrupted: finished rows are kept; rerun with --resume")
         return 130
-    return 0 if all(s == "ok" for s in summary.statuses.values()) else 1
+    earlier = {j: s for j, s in summary.failures_in_results.items() if j not in summary.statuses}
+    for job_id, status in sorted(earlier.items()):
+        console.print(f"  [red]{job_id}: {status}[/red] (an earlier run's row, kept by --keep-failed)")
+    return 0 if not summary.failures_in_results else 1
 
 
 def add_run_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -202,7 +213,14 @@ def add_run_command(subparsers: argparse._SubParsersAction) -> argparse.Argument
     parser.add_argument(
         "--jobs", type=_positive, metavar="K", help="jobs run at once on disjoint cores (default: the suite's, else 1)"
     )
-    parser.add_argument("--resume", action="store_true", help="skip jobs that already have a row in --results")
+    parser.add_argument(
+        "--resume", action="store_true", help="skip jobs whose latest row in --results is ok; rerun the others"
+    )
+    parser.add_argument(
+        "--keep-failed",
+        action="store_true",
+        help="with --resume: skip failed, crashed and timed-out jobs too (the exit code still counts them)",
+    )
     parser.add_argument("--results", metavar="DIR", help="results directory (default: results/<suite name>)")
     parser.add_argument("--no-progress", action="store_true", help="no live progress display")
     parser.set_defaults(func=_command)

@@ -27,7 +27,7 @@ from compressor.timing import percentile, time_calls
 
 from .environment import allowed_cpus, environment_columns
 from .matrix import Job
-from .results import identity_columns
+from .results import WORK_DIR, identity_columns
 from .spec import BenchSettings, TechniqueSpec
 from .techniques import Compressed, get_technique
 from .techniques.runtimes import runtime
@@ -54,6 +54,7 @@ class JobContext:
     eval_inputs: Any  # the eval examples' inputs (latency and throughput batches are taken from them)
     fp32_predict: Any  # the fp32 model's predictor (one session, shared by evaluation and timing)
     fp32_accuracy: float  # measured before any technique touches the model
+    eval_set: dict[str, Any]  # eval_examples and eval_digest: which examples accuracy was measured on
     workspace: Path
 
     @property
@@ -81,6 +82,19 @@ def measure(predictors: dict[str, Any], batch: Any, settings: BenchSettings, ite
     return samples
 
 
+def data_digest(x: Any, y: np.ndarray) -> str:
+    """sha256 (16 hex) of the examples' inputs (every array, by name) and labels."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    arrays = sorted(x.items()) if isinstance(x, dict) else [("x", x)]
+    for name, array in [*arrays, ("y", y)]:
+        array = np.ascontiguousarray(array)
+        digest.update(f"{name}:{array.dtype}:{array.shape};".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()[:16]
+
+
 def prepare(job: Job, workspace: Path) -> JobContext:
     """Load the job's fp32 model and data; build its calibration batches and its evaluation function."""
     import models
@@ -102,6 +116,7 @@ def prepare(job: Job, workspace: Path) -> JobContext:
         for s in range(0, n_cal, CALIB_BATCH)
     ]
     fp32_predict = rt.predictor(fp32_model)
+    eval_set = {"eval_examples": int(len(y_eval)), "eval_digest": data_digest(x_eval, y_eval)}
 
     def eval_fn(model: Any) -> float:
         predict = fp32_predict if model is fp32_model else rt.predictor(model)
@@ -109,7 +124,7 @@ def prepare(job: Job, workspace: Path) -> JobContext:
 
     return JobContext(
         entry, job.framework, spec, settings, job.seed, fp32_model, rt, [inputs for inputs, _ in calib_loader],
-        calib_loader, eval_fn, x_eval, fp32_predict, eval_fn(fp32_model), workspace,
+        calib_loader, eval_fn, x_eval, fp32_predict, eval_fn(fp32_model), eval_set, workspace,
     )  # fmt: skip
 
 
@@ -127,6 +142,7 @@ def validate(ctx: JobContext, compressed: Compressed) -> dict[str, Any]:
         "fp32_accuracy": float(fp32_accuracy),
         "relative_loss": (fp32_accuracy - accuracy) / fp32_accuracy if fp32_accuracy else None,
         "met_criterion": compressed.notes.get("met_criterion"),
+        **ctx.eval_set,
     }
 
 
@@ -216,8 +232,15 @@ def worker_main(job_file: str, row_file: str) -> int:
         "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     try:
-        with tempfile.TemporaryDirectory(prefix="harness-job-") as workspace:
-            row.update(run_job(job, Path(workspace)))
+        if job.work_dir:  # kept with the results: a rerun resumes, `harness reproduce` rebuilds the model
+            workspace = Path(job.work_dir)
+            workspace.mkdir(parents=True, exist_ok=True)
+            (workspace / "job.json").write_text(job.to_json())
+            row.update(run_job(job, workspace))
+            row["workspace"] = f"{WORK_DIR}/{workspace.name}"
+        else:
+            with tempfile.TemporaryDirectory(prefix="harness-job-") as scratch:
+                row.update(run_job(job, Path(scratch)))
         row["status"] = "ok"
     except Exception as exc:
         log.error("job %s failed:\n%s", job.job_id, traceback.format_exc())

@@ -213,9 +213,13 @@ def load_suite(path: str | Path) -> Suite:
     """Parse and validate a suite file; raises ``SuiteError`` naming the line of each problem."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SuiteError(f"cannot read suite {str(path)!r}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise SuiteError(
+            f"cannot read suite {str(path)!r}: not UTF-8 text (byte {exc.start}); a suite is a YAML file"
+        ) from None
     return parse_suite(text, source=str(path))
 
 

@@ -102,7 +102,10 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     else:
         entries = [registry.get(name) for name in args.names]  # raises with "did you mean"
     missed = []
-    for entry in entries:
+    for i, entry in enumerate(entries, 1):
+        cached = entry.is_cached(args.framework, args.cache_dir) and not args.force
+        doing = ("verifying" if args.verify else "loading") if cached else "training (may take minutes)"
+        print(f"[{i}/{len(entries)}] {entry.name} ({args.framework}): {doing} ...", file=sys.stderr, flush=True)
         result = entry.prepare(args.framework, cache_dir=args.cache_dir, force=args.force, verify=args.verify)
         status = "ok" if result.accuracy_ok else "MISSED"
         source = "cache" if result.from_cache else "trained"

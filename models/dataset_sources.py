@@ -21,6 +21,7 @@ class DatasetInfo:
     source: str  # the package that ships the files
     install: str  # the exact command that makes the dataset available
     description: str
+    debian: str | None = None  # the Debian package that ships it (`harness setup` installs it with apt-get)
 
 
 DATASETS: dict[str, DatasetInfo] = {
@@ -35,12 +36,14 @@ DATASETS: dict[str, DatasetInfo] = {
         "dataset-fashion-mnist (Debian)",
         "apt-get install -y dataset-fashion-mnist",
         "Fashion-MNIST 60k train / 10k test, 28x28 grey",
+        debian="dataset-fashion-mnist",
     ),
     "wordnet-nouns10": DatasetInfo(
         "wordnet-nouns10",
         "wordnet-base (Debian)",
         "apt-get install -y wordnet-base",
         "WordNet 3.0 noun definitions labelled with 10 lexicographer classes",
+        debian="wordnet-base",
     ),
 }
 

@@ -46,11 +46,15 @@ def aggregate_repeats(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per ``job_id``: medians of the ok repeats, ``repeats`` and ``throughput_rel_std`` added.
 
     A job with at least one ok repeat counts as ok (its failed repeats are ignored); a job with
-    none keeps its last row, so the reported error is the latest one.
+    none keeps its last row, so the reported error is the latest one. Repeats are folded only over the
+    eval examples of the latest ok row (``eval_digest``): a median never mixes two evaluation sets.
     """
     rows = []
     for _, group in frame.groupby("job_id", sort=False):
         ok = group[group["status"] == "ok"]
+        latest = ok["eval_digest"].iloc[-1] if len(ok) else None
+        if isinstance(latest, str):
+            ok = ok[ok["eval_digest"] == latest]
         chosen = ok if len(ok) else group.tail(1)
         row = chosen.iloc[0].copy()
         for column in MEASURED_COLUMNS:

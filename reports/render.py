@@ -48,6 +48,7 @@ class ReportFiles:
     markdown: Path
     html: Path
     images: list[Path]
+    failed_jobs: tuple[str, ...] = ()  # jobs whose (folded) row is not ok; listed in the report
 
 
 def write_report(results: pd.DataFrame | str | os.PathLike, out_dir: str | os.PathLike) -> ReportFiles:
@@ -57,24 +58,25 @@ def write_report(results: pd.DataFrame | str | os.PathLike, out_dir: str | os.Pa
     out.mkdir(parents=True, exist_ok=True)
     images: list[Path] = []
     sections = []
-    for (model, framework), group in jobs.groupby(["model", _framework_key(jobs)], sort=True, dropna=False):
-        title = f"{model} ({framework})" if framework else str(model)
-        slug = _slug(title)
-        group = group.sort_values(["technique_rank", "method"], kind="stable")
-        png = pareto_plot(group, f"{title}: accuracy loss vs speedup", out / f"pareto_{slug}.png")
-        if png:
-            images.append(png)
-        ok = group[group["status"] == "ok"]
-        sections.append(
-            ModelSection(
-                title=title,
-                slug=slug,
-                rows=[table_row(row) for _, row in ok.iterrows()],
-                failed=[_failure(row) for _, row in group[group["status"] != "ok"].iterrows()],
-                pareto_png=png.name if png else None,
-                max_repeats=int(group["repeats"].max()),
+    for (model, framework), by_model in jobs.groupby(["model", _framework_key(jobs)], sort=True, dropna=False):
+        for suffix, group in eval_sets(by_model):  # one table per set of eval examples
+            title = (f"{model} ({framework})" if framework else str(model)) + suffix
+            slug = _slug(title)
+            group = group.sort_values(["technique_rank", "method"], kind="stable")
+            png = pareto_plot(group, f"{title}: accuracy loss vs speedup", out / f"pareto_{slug}.png")
+            if png:
+                images.append(png)
+            ok = group[group["status"] == "ok"]
+            sections.append(
+                ModelSection(
+                    title=title,
+                    slug=slug,
+                    rows=[table_row(row) for _, row in ok.iterrows()],
+                    failed=[_failure(row) for _, row in group[group["status"] != "ok"].iterrows()],
+                    pareto_png=png.name if png else None,
+                    max_repeats=int(group["repeats"].max()),
+                )
             )
-        )
     cost_png = tuning_cost_plot(jobs, out / "tuning_cost.png")
     if cost_png:
         images.append(cost_png)
@@ -92,7 +94,25 @@ def write_report(results: pd.DataFrame | str | os.PathLike, out_dir: str | os.Pa
     html = _jinja(autoescape=True).get_template("report.html.j2")
     inline = {p.name: _data_uri(p) for p in images}
     html_path.write_text(html.render(images=inline, **context), encoding="utf-8")
-    return ReportFiles(markdown=md_path, html=html_path, images=images)
+    failed = tuple(sorted(str(j) for j in jobs.loc[jobs["status"] != "ok", "job_id"]))
+    return ReportFiles(markdown=md_path, html=html_path, images=images, failed_jobs=failed)
+
+
+def eval_sets(group: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """``group`` split by the eval examples its rows were measured on (``eval_digest``), largest set first:
+    accuracy, relative loss and the Pareto front only compare rows of one set. Rows without a digest
+    (failed jobs) go with the first set; with a single set the title gets no suffix."""
+    digests = group["eval_digest"].dropna()
+    order = list(digests.value_counts(sort=True).index) if len(digests) else []
+    if len(order) <= 1:
+        return [("", group)]
+    out = []
+    for i, digest in enumerate(order):
+        part = group[(group["eval_digest"] == digest) | (group["eval_digest"].isna() if i == 0 else False)]
+        n = part["eval_examples"].dropna()
+        size = f"{int(n.iloc[0])} eval examples" if len(n) else "eval examples"
+        out.append((f" — {size} ({digest[:8]})", part))
+    return out
 
 
 def table_row(row: pd.Series) -> list[str]:

@@ -37,12 +37,36 @@ def input_count(model: Any) -> int | None:
 
 
 def fingerprint(model: torch.nn.Module) -> str:
-    """Hash of the architecture name and every parameter/buffer: the same trained model, the same id."""
+    """Hash of the architecture name and every parameter/buffer (name, dtype, shape, bytes): the same
+    trained model, the same id; the same architecture with other weights, another id."""
     digest = hashlib.sha256(type(model).__qualname__.encode())
-    for name, tensor in model.state_dict().items():
+    for name, value in model.state_dict().items():
         digest.update(name.encode())
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        _hash_value(digest, value)
     return digest.hexdigest()[:16]
+
+
+def _hash_value(digest: Any, value: Any) -> None:
+    if isinstance(value, torch.Tensor):
+        tensor = value.detach().cpu()
+        if tensor.is_quantized:  # int8 codes plus their scales and zero points
+            digest.update(repr(tensor.qscheme()).encode())
+            if tensor.qscheme() in (torch.per_tensor_affine, torch.per_tensor_symmetric):
+                digest.update(f"{tensor.q_scale()},{tensor.q_zero_point()}".encode())
+            else:
+                _hash_value(digest, tensor.q_per_channel_scales())
+                _hash_value(digest, tensor.q_per_channel_zero_points())
+            tensor = tensor.int_repr()
+        digest.update(f"{tensor.dtype}{tuple(tensor.shape)}".encode())
+        # Raw bytes through a uint8 view: numpy has no bfloat16, so .numpy() would fail on bf16 weights.
+        digest.update(tensor.contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    elif isinstance(value, (tuple, list)):  # e.g. quantized Linear's packed (weight, bias)
+        for item in value:
+            _hash_value(digest, item)
+    elif isinstance(value, (str, int, float, bool, torch.dtype)):
+        digest.update(repr(value).encode())
+    else:  # extra state of another kind: its type only (its repr may hold memory addresses)
+        digest.update(type(value).__qualname__.encode())
 
 
 def median_forward_ms(model: Any, args: tuple, threads: int | None, warmup: int = 3, iterations: int = 20) -> float:

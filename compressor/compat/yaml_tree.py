@@ -58,7 +58,15 @@ def read_yaml(path_or_text: str | Path) -> YamlDoc:
         if _PLACEHOLDER.match(line):
             lines[i] = ""
             notes.append(f"{source}:{i + 1}: ignored the '...' placeholder line")
-    loader = _Loader("\n".join(lines) + "\n")
+    text = "\n".join(lines) + "\n"
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as exc:  # control characters: a binary file that happens to decode
+        line = text.count("\n", 0, exc.position) + 1
+        char = f"{exc.character:#06x}" if isinstance(exc.character, int) else repr(exc.character)
+        raise ConfigError(
+            "yaml", f"character {char}", "printable YAML text", reason=exc.reason, location=f"{source}:{line}"
+        ) from None
     try:
         try:
             root = loader.get_single_node()
@@ -83,15 +91,30 @@ def read_yaml(path_or_text: str | Path) -> YamlDoc:
 
 def _read(path_or_text: str | Path) -> tuple[str, str]:
     if isinstance(path_or_text, Path):
-        return path_or_text.read_text(encoding="utf-8"), str(path_or_text)
+        return _read_file(path_or_text), str(path_or_text)
     if isinstance(path_or_text, str) and "\n" not in path_or_text and path_or_text.endswith((".yaml", ".yml")):
         path = Path(path_or_text)
         if not path.is_file():
             raise ConfigError("path", path_or_text, "an existing conf.yaml file", reason="file not found")
-        return path.read_text(encoding="utf-8"), path_or_text
+        return _read_file(path), path_or_text
     if not isinstance(path_or_text, str):
         raise ConfigError("path_or_text", path_or_text, "a path to a conf.yaml or its yaml text")
     return path_or_text, "<yaml>"
+
+
+def _read_file(path: Path) -> str:
+    """The file's text; a binary or non-UTF-8 file is a ``ConfigError`` naming it and the first bad byte."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")  # a BOM, as some Windows editors write, is not an error
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            "yaml",
+            f"byte 0x{data[exc.start]:02x} at offset {exc.start}",
+            "a UTF-8 text file (a 1.x conf.yaml)",
+            reason="not UTF-8 text; is it a binary file?",
+            location=str(path),
+        ) from None
 
 
 def _is_null(node: yaml.Node) -> bool:

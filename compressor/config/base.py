@@ -11,7 +11,7 @@ import dataclasses
 import json
 from typing import Any, ClassVar, TypeVar
 
-from ..errors import ConfigError, UnknownKeyError
+from ..errors import ConfigError, UnknownArgumentError, UnknownKeyError
 from .frozen import thaw
 
 C = TypeVar("C", bound="Config")
@@ -30,6 +30,16 @@ class Config:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         Config._registry[cls.__name__] = cls
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Config:
+        # The dataclass __init__ would raise a bare TypeError for a misspelled argument; checked here,
+        # before it runs, so the error names the class, the argument and the closest known one.
+        if kwargs:
+            known = argument_names(cls)
+            for key in kwargs:
+                if key not in known:
+                    raise UnknownArgumentError(cls.__name__, key, known)
+        return super().__new__(cls)
 
     def __post_init__(self, *_initvars: Any) -> None:
         for f in dataclasses.fields(self):
@@ -110,6 +120,11 @@ def nested(config_cls: type[Config] | tuple[type[Config], ...]):
         raise ConfigError(field, value, f"a {names} (or its dict form)")
 
     return check
+
+
+def argument_names(cls: type) -> set[str]:
+    """The keyword arguments a config class takes: its init fields and its ``InitVar`` shortcuts."""
+    return {f.name for f in dataclasses.fields(cls) if f.init} | _init_var_names(cls)
 
 
 def _init_var_names(cls: type) -> set[str]:

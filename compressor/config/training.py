@@ -171,7 +171,9 @@ def _layer_mappings(field_name: str, value: Any) -> tuple:
 
 @dataclass(frozen=True)
 class SelfKnowledgeDistillationLossConfig(Config):
-    """Self-distillation: deeper blocks teach shallower ones through ``layer_mappings`` groups."""
+    """Self-distillation: deeper blocks teach shallower ones through ``layer_mappings`` groups. With none
+    (the default, as seed 001 writes it) nothing is distilled and the loop's loss passes through, with a
+    warning naming what to set (``algorithms/distillation/algorithm.py``)."""
 
     layer_mappings: tuple = field(default=(), metadata={"check": _layer_mappings})
     temperature: float = field(default=1.0, metadata={"check": ck.number(0.0, min_inclusive=False)})

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -80,10 +81,23 @@ def save(path: str | Path, batches: Sequence[Batch]) -> None:
     write_atomic(Path(path), buffer.getvalue())
 
 
-def load(path: str | Path) -> list[Batch]:
+def load(path: str | Path, sha256: str = "") -> list[Batch]:
+    """The batches ``save`` wrote; with ``sha256`` (the history's record of them) they must match it."""
     path = Path(path)
     if not path.exists():
         raise HistoryError(f"{path}: the saved calibration batches are missing; the workspace is incomplete")
-    with np.load(path, allow_pickle=False) as data:
-        arity = data["arity"]
-        return [tuple(data[f"b{i}_{j}"] for j in range(int(n))) for i, n in enumerate(arity)]
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arity = data["arity"]
+            batches = [tuple(data[f"b{i}_{j}"] for j in range(int(n))) for i, n in enumerate(arity)]
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
+        raise HistoryError(f"{path}: the saved calibration batches are damaged ({exc!r}); {_FRESH}") from None
+    if sha256 and fingerprint(batches) != sha256:
+        raise HistoryError(
+            f"{path}: the saved calibration batches are not those the history records (damaged, or replaced "
+            f"by a later run in this workspace); {_FRESH}"
+        )
+    return batches
+
+
+_FRESH = "to tune again, pass resume=False (with calibration data) or another workspace="

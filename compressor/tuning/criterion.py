@@ -10,7 +10,10 @@ without knowing which direction the metric runs.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+import numbers
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ConfigError
 
 if TYPE_CHECKING:
     from ..config import AccuracyCriterion
@@ -54,3 +57,42 @@ def format_loss(loss: float, criterion: AccuracyCriterion) -> str:
     if criterion.criterion == "relative":
         return f"{100 * loss:.2f}%"
     return f"{loss:.4g}"
+
+
+ACCURACY_ALLOWED = "a finite real number (int, float, numpy scalar or 0-d array): the model's accuracy"
+
+
+def as_accuracy(value: Any, where: str, *, finite: bool) -> float:
+    """``eval_func``'s return value for ``where`` ("the fp32 baseline", "trial 3") as a float.
+
+    Only real numbers are accepted (int, float, numpy scalars, 0-d arrays/tensors), never coerced: a
+    string "0.9", None, a bool or an array is a bug in the evaluation, not an accuracy. ``finite`` (the
+    baseline) also refuses NaN/inf: every loss against such a baseline is undefined, so no trial could
+    ever be judged and the tuner would spend its whole budget. A trial's NaN/inf is returned as is: that
+    plan broke the model, and the trial is recorded as failing (infinite loss, never "met").
+    """
+    number = value.item() if getattr(value, "ndim", None) == 0 and callable(getattr(value, "item", None)) else value
+    if isinstance(number, bool) or not isinstance(number, numbers.Real):
+        raise ConfigError(
+            "eval_func",
+            value,
+            ACCURACY_ALLOWED,
+            reason=f"eval_func(model) returned a {_type_name(value)} for {where}, not a number",
+        )
+    number = float(number)
+    if finite and not math.isfinite(number):
+        raise ConfigError(
+            "eval_func",
+            value,
+            ACCURACY_ALLOWED,
+            reason=f"eval_func(model) returned {number} ({_type_name(value)}) for {where}; every accuracy loss "
+            "against a non-finite baseline is undefined, so no trial could be judged",
+        )
+    return number
+
+
+def _type_name(value: Any) -> str:
+    kind = type(value)
+    name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+    shape = getattr(value, "shape", None)
+    return f"{name} of shape {tuple(shape)}" if shape else name

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import tempfile
 from collections.abc import Mapping
@@ -23,22 +24,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import CompressorError
+from ..errors import HistoryError, StaleWorkspaceError
 from .trial import Trial
 
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 HISTORY_FILE = "history.jsonl"
-
-
-class HistoryError(CompressorError):
-    """A history file cannot be used: damaged, from another schema, or from a different run."""
+# Two measurements of the same deterministic eval_func agree exactly; this only absorbs float noise.
+BASELINE_TOLERANCE = 1e-9
 
 
 @dataclass(frozen=True)
 class HistoryMeta:
-    """The header line: what identifies the run, and the fp32 reference measured once."""
+    """The header line: what identifies the run (config, op names, weights, calibration data) and the
+    fp32 reference. ``model_sha256`` is the backend's fingerprint of the fp32 weights ("" when the backend
+    cannot fingerprint its models; histories written before it existed lack it too)."""
 
     config: Mapping[str, Any]
     baseline_accuracy: float
@@ -50,6 +51,7 @@ class HistoryMeta:
     backend: str = ""
     calibration_file: str = "calibration.npz"
     calibration_sha256: str = ""
+    model_sha256: str = ""
     schema: int = SCHEMA_VERSION
 
     def to_record(self) -> dict[str, Any]:
@@ -66,6 +68,7 @@ class HistoryMeta:
             "backend": self.backend,
             "calibration_file": self.calibration_file,
             "calibration_sha256": self.calibration_sha256,
+            "model_sha256": self.model_sha256,
         }
 
     @classmethod
@@ -88,6 +91,7 @@ class HistoryMeta:
                 backend=str(record.get("backend", "")),
                 calibration_file=str(record.get("calibration_file", "calibration.npz")),
                 calibration_sha256=str(record.get("calibration_sha256", "")),
+                model_sha256=str(record.get("model_sha256", "")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise HistoryError(f"{path}: the header line is incomplete ({exc!r})") from None
@@ -111,14 +115,16 @@ class History:
 
     @classmethod
     def open(cls, path: str | os.PathLike) -> History:
-        """Read an existing history for appending; a torn last line is cut off first."""
+        """Read an existing history for appending; a torn last line is then cut off (a damaged file is
+        refused untouched)."""
         path = Path(path)
+        history = read_history(path)
         raw = path.read_bytes()
         if raw and not raw.endswith(b"\n"):
             cut = raw.rfind(b"\n") + 1
-            log.warning("%s: ignoring a torn last line (%d bytes) left by an interrupted write", path, len(raw) - cut)
+            log.info("%s: cutting the torn last line (%d bytes) before appending", path, len(raw) - cut)
             write_atomic(path, raw[:cut])
-        return read_history(path)
+        return history
 
     def append_trial(self, trial: Trial, *, seed: int, strategy: str) -> None:
         append_line(self.path, trial.to_record(seed=seed, strategy=strategy))
@@ -138,7 +144,12 @@ class History:
 
 
 def read_history(path: str | os.PathLike) -> History:
-    """Parse a history file without modifying it; a torn last line is ignored."""
+    """Parse a history file without modifying it; a torn last line is ignored (with a warning).
+
+    Any other damage (a line that is not JSON or not UTF-8, a record missing its fields) is refused
+    with the file and line number: only the last line can be torn by a crash, so damage before it means
+    the file was edited or corrupted, and the trials after it cannot be trusted to be complete.
+    """
     path = Path(path)
     if not path.exists():
         raise HistoryError(f"{path}: no such history file")
@@ -146,46 +157,73 @@ def read_history(path: str | os.PathLike) -> History:
     cut = raw.rfind(b"\n") + 1
     if cut < len(raw):
         log.warning("%s: ignoring a torn last line (%d bytes)", path, len(raw) - cut)
-    try:
-        complete = raw[:cut].decode().split("\n")[:-1]
-    except UnicodeDecodeError as exc:
-        raise HistoryError(f"{path}: not a text file ({exc})") from None
     records = []
-    for number, text in enumerate(complete, start=1):
-        if not text.strip():
+    for number, line in enumerate(raw[:cut].split(b"\n")[:-1], start=1):
+        if not line.strip():
             continue
         try:
-            records.append(json.loads(text))
-        except json.JSONDecodeError as exc:
-            raise HistoryError(f"{path}:{number}: damaged record ({exc.msg}); not a torn last line") from None
-    if not records or records[0].get("kind") != "meta":
+            records.append((number, json.loads(line.decode())))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8 text"
+            raise HistoryError(f"{path}:{number}: {_DAMAGED.format(reason=reason)}") from None
+    if not records or not isinstance(records[0][1], dict) or records[0][1].get("kind") != "meta":
         raise HistoryError(f"{path}: the first line is not a history header; is this a compressor history?")
-    history = History(path, HistoryMeta.from_record(records[0], path))
-    for record in records[1:]:
-        kind = record.get("kind")
-        if kind == "trial":
-            history.trials.append(Trial.from_record(record))
-        elif kind == "sensitivity":
-            history.sensitivity[record["plan_key"]] = {k: float(v) for k, v in record["errors"].items()}
-        else:
-            log.warning("%s: skipping a record of unknown kind %r", path, kind)
+    history = History(path, HistoryMeta.from_record(records[0][1], path))
+    for number, record in records[1:]:
+        kind = record.get("kind") if isinstance(record, dict) else None
+        try:
+            if not isinstance(record, dict):
+                raise TypeError(f"a JSON {type(record).__name__}, not an object")
+            if kind == "trial":
+                history.trials.append(Trial.from_record(record))
+            elif kind == "sensitivity":
+                history.sensitivity[record["plan_key"]] = {k: float(v) for k, v in record["errors"].items()}
+            else:
+                log.warning("%s:%d: skipping a record of unknown kind %r", path, number, kind)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            reason = f"incomplete {kind} record ({exc})" if kind else str(exc)
+            raise HistoryError(f"{path}:{number}: {_DAMAGED.format(reason=reason)}") from None
     return history
 
 
-def check_same_run(history: History, meta: HistoryMeta) -> None:
-    """Refuse to resume ``history`` for a run that differs in config, model ops or strategy seed."""
+_DAMAGED = (
+    "damaged record ({reason}); not a torn last line, so the file was edited or corrupted. "
+    "Pass resume=False to start over (the damaged history is kept as .old), or use another workspace"
+)
+
+
+def check_same_run(history: History, now: HistoryMeta) -> None:
+    """Refuse to resume ``history`` for a run that differs from ``now`` in config, op names, weights,
+    calibration data or fp32 baseline accuracy (``now`` holds this run's values; an empty
+    ``calibration_sha256`` means the saved batches are used, an empty ``model_sha256`` that the backend
+    cannot fingerprint the model). Raises ``StaleWorkspaceError`` naming every difference."""
     old = history.meta
-    differences = _diff(old.config, meta.config, "conf")
-    if old.ops != meta.ops:
-        differences.append(f"model ops: {len(old.ops)} recorded vs {len(meta.ops)} now")
-    if old.calibration_sha256 and meta.calibration_sha256 and old.calibration_sha256 != meta.calibration_sha256:
+    differences = _diff(old.config, now.config, "conf")
+    if old.ops != now.ops:
+        differences.append(f"model ops: {len(old.ops)} recorded vs {len(now.ops)} now")
+    if now.model_sha256 and old.model_sha256 != now.model_sha256:
+        recorded = old.model_sha256 or "none (written by an older compressor)"
+        differences.append(f"weights: model fingerprint {recorded} recorded vs {now.model_sha256} now")
+    if old.calibration_sha256 and now.calibration_sha256 and old.calibration_sha256 != now.calibration_sha256:
         differences.append("calibration data differs from the saved calibration batches")
-    if differences:
-        shown = "; ".join(differences[:5]) + ("; ..." if len(differences) > 5 else "")
-        raise HistoryError(
-            f"{history.path} was written by a different tuning run ({shown}). "
-            "Use another workspace, or pass resume=False to start over (the old history is kept as .old)."
+    if not _same_accuracy(old.baseline_accuracy, now.baseline_accuracy):
+        differences.append(
+            f"fp32 baseline accuracy: {old.baseline_accuracy!r} recorded vs {now.baseline_accuracy!r} measured now, "
+            "so the model or eval_func changed, or eval_func is not deterministic"
         )
+    if differences:
+        shown = "; ".join(differences[:6]) + ("; ..." if len(differences) > 6 else "")
+        raise StaleWorkspaceError(
+            f"{history.path} was written by a different tuning run ({shown}). Its trials do not describe "
+            "this run, so they are not reused. Pass resume=False to start over in this workspace (the old "
+            "history is kept as .old), or pass another workspace=."
+        )
+
+
+def _same_accuracy(recorded: float, measured: float) -> bool:
+    if math.isnan(recorded) or math.isnan(measured):  # performance_only runs record no accuracy
+        return math.isnan(recorded) and math.isnan(measured)
+    return math.isclose(recorded, measured, rel_tol=BASELINE_TOLERANCE, abs_tol=BASELINE_TOLERANCE)
 
 
 def _diff(old: Any, new: Any, where: str) -> list[str]:

@@ -18,6 +18,6 @@ def recover(backend: Any, fp32_model: Any, history_path: str | os.PathLike, tria
     """The quantized model of trial ``trial_index`` (``backend.prepare`` then ``backend.quantize``)."""
     history = read_history(history_path)
     trial = history.trial(trial_index)
-    batches = calib.load(Path(history_path).parent / history.meta.calibration_file)
+    batches = calib.load(Path(history_path).parent / history.meta.calibration_file, history.meta.calibration_sha256)
     model = backend.prepare(fp32_model)
     return backend.quantize(model, trial.plan, batches)

@@ -11,10 +11,18 @@ ends the run. ``random_seed`` seeds the strategy so the sequence of plans is rep
 every op in fp32 is not a quantized model: it never ends the run nor counts as meeting the criterion.
 ``performance_only=True`` quantizes the default plan once and never calls ``eval_func``.
 
-Resume: with a history for the same config in the workspace, the strategy re-proposes from the start
-and plans already in the history take their recorded result (``eval_func`` is not called again), so a
-killed run continues where it stopped and ends as an uninterrupted run would. Time already spent
-(the recorded trials' seconds) counts towards the timeout.
+Resume: with a history of the same run in the workspace, the strategy re-proposes from the start
+and plans already in the history take their recorded result (``eval_func`` is not called for them), so
+a killed run continues where it stopped and ends as an uninterrupted run would. Time already spent
+(the recorded trials' seconds) counts towards the timeout. "The same run" is checked, never assumed:
+the header records the config, the op names, a fingerprint of the fp32 weights, a digest of the
+calibration data and the fp32 baseline accuracy; a resume re-measures the baseline (one ``eval_func``
+call) and raises ``StaleWorkspaceError`` naming whatever differs (the recorded trials would describe
+another model or another evaluation).
+
+Accuracy values: ``eval_func`` must return a finite real number for the baseline (checked before any
+trial; see ``criterion.as_accuracy``). A trial returning NaN/inf is recorded as a failed trial (infinite
+loss, never meeting the criterion) and tuning goes on; a trial returning a non-number raises.
 """
 
 from __future__ import annotations
@@ -55,6 +63,7 @@ class Tuner:
     positional inputs), cut to ``conf.calibration_sampling_size[0]`` samples and saved in ``workspace``;
     it may be None when resuming. The fp32 baseline is ``eval_func(backend.prepare(model))``, the model
     every plan starts from. ``latency_batch`` defaults to the first calibration batch.
+    ``model_fingerprint`` identifies the fp32 weights in the history (default: ``backend.fingerprint``).
     """
 
     def __init__(
@@ -68,6 +77,7 @@ class Tuner:
         workspace: str | Path,
         latency_batch: Any = None,
         resume: bool = True,
+        model_fingerprint: str | None = None,
     ) -> None:
         self.backend = backend
         self.model = model
@@ -77,6 +87,8 @@ class Tuner:
         self.workspace = Path(workspace)
         self.latency_batch = latency_batch
         self.resume = resume
+        # Computed by the caller when it already has one (fit's default workspace key), else by the backend.
+        self.model_fingerprint = model_fingerprint
         self.history_path = self.workspace / HISTORY_FILE
         tc = conf.tuning_criterion
         self.strategy_name: str = tc.strategy
@@ -170,7 +182,9 @@ class Tuner:
                 index, plan, math.nan, math.inf, False, math.nan, 0, time.perf_counter() - start, error=str(exc)
             )
             return failed, None
-        accuracy = self._accuracy(qmodel)
+        accuracy = self._accuracy(qmodel, f"trial {index}", baseline=False)
+        if not math.isfinite(accuracy) and not self.performance_only:
+            log.warning("trial %d: eval_func returned %s; recorded as a failed trial", index, accuracy)
         latency = self._latency(qmodel, latency_batch)
         size = int(self.backend.size_bytes(qmodel))
         baseline = history.meta.baseline_accuracy
@@ -186,8 +200,10 @@ class Tuner:
         )
         return trial, qmodel
 
-    def _accuracy(self, model) -> float:
-        return math.nan if self.performance_only else _as_accuracy(self.eval_func(model))
+    def _accuracy(self, model, where: str, *, baseline: bool) -> float:
+        if self.performance_only:
+            return math.nan
+        return crit.as_accuracy(self.eval_func(model), where, finite=baseline)
 
     def _latency(self, model, batch) -> float:
         return math.nan if batch is None else float(self.backend.latency_ms(model, batch))
@@ -216,17 +232,28 @@ class Tuner:
         config = json.loads(self.conf.to_json())
         sampling = self.conf.calibration_sampling_size[0]
         dynamic_only = "static" not in space.approaches
+        # Measured on resume too: the only way to notice a changed eval_func (it cannot be hashed).
+        baseline = self._accuracy(model, "the fp32 baseline", baseline=True)
+        weights = self._fingerprint()
         if self.history_path.exists() and self.resume:
             history = History.open(self.history_path)
-            batches = calib.load(self.workspace / history.meta.calibration_file)
+            batches = calib.load(self.workspace / history.meta.calibration_file, history.meta.calibration_sha256)
             given = ""
             if self.calibration is not None:
                 given = calib.fingerprint(calib.collect(self.calibration, sampling, allow_empty=dynamic_only))
-            check_same_run(history, replace(history.meta, config=config, ops=space.op_names, calibration_sha256=given))
+            now = replace(
+                history.meta,
+                config=config,
+                ops=space.op_names,
+                calibration_sha256=given,
+                model_sha256=weights,
+                baseline_accuracy=baseline,
+            )
+            check_same_run(history, now)
             log.info("resuming %s: %d recorded trials", self.history_path, len(history.trials))
             return history, batches
         if self.history_path.exists():
-            old = self.history_path.with_suffix(".jsonl.old")
+            old = _unused_name(self.history_path.with_suffix(".jsonl.old"))
             shutil.move(self.history_path, old)
             log.warning("resume=False: the previous history is kept as %s", old)
         if self.calibration is None and not dynamic_only:
@@ -236,7 +263,7 @@ class Tuner:
         calib.save(self.workspace / CALIBRATION_FILE, batches)
         meta = HistoryMeta(
             config=config,
-            baseline_accuracy=self._accuracy(model),
+            baseline_accuracy=baseline,
             fp32_latency_ms=self._latency(model, self._latency_batch(batches)),
             fp32_size_bytes=int(self.backend.size_bytes(model)),
             seed=self.seed,
@@ -245,9 +272,16 @@ class Tuner:
             backend=getattr(self.backend, "name", "") or type(self.backend).__name__,
             calibration_file=CALIBRATION_FILE,
             calibration_sha256=calib.fingerprint(batches),
+            model_sha256=weights,
         )
         log.info("fp32 baseline: accuracy %.4f, latency %.3f ms", meta.baseline_accuracy, meta.fp32_latency_ms)
         return History.create(self.history_path, meta), batches
+
+    def _fingerprint(self) -> str:
+        if self.model_fingerprint is not None:
+            return self.model_fingerprint
+        fingerprint = getattr(self.backend, "fingerprint", None)  # duck-typed backends may lack it
+        return fingerprint(self.model) if fingerprint is not None else ""
 
     # --- the result ------------------------------------------------------------------------------
     def _result(self, trials, models, history: History, model, batches, oracle, started: float) -> TuningResult:
@@ -316,12 +350,14 @@ class Tuner:
         )
 
 
+def _unused_name(path: Path) -> Path:
+    """``path``, or ``path.1``, ``path.2``...: a second ``resume=False`` never overwrites the first's .old."""
+    candidate, number = path, 0
+    while candidate.exists():
+        number += 1
+        candidate = path.with_name(f"{path.name}.{number}")
+    return candidate
+
+
 def _speedup(fp32_ms: float, ms: float) -> float:
     return fp32_ms / ms if math.isfinite(fp32_ms) and math.isfinite(ms) and ms > 0 else math.nan
-
-
-def _as_accuracy(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise ConfigError("eval_func", value, "a function returning one number (the accuracy)") from None

@@ -21,6 +21,7 @@ import shutil
 import socket
 import threading
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from ..results import ResultRow, failure_row, row_from_dict
 from . import Executor
 from .local import PIN_ENV, STDERR_TAIL
 
+WORK_MOUNT = "/work"  # where a job's kept workspace (<results>/_work/<key>) is mounted
 CONTAINER_UID = 1000  # the image's `harness` user, used when the harness runs as root
 MEM_LIMIT_ENV = "HARNESS_DOCKER_MEM_LIMIT"
 DATA_MOUNTS = {  # env var naming the host folder → (default host folder, path inside)
@@ -183,9 +185,15 @@ class DockerExecutor(Executor):
         shutil.rmtree(job_dir, ignore_errors=True)
         for sub in ("tmp", "home"):
             (job_dir / sub).mkdir(parents=True)
+        owned = [job_dir, job_dir / "tmp", job_dir / "home", job_dir / "job.json"]
+        if job.work_dir:  # the job's kept workspace, mounted read-write at the same name inside
+            work = Path(job.work_dir)
+            work.mkdir(parents=True, exist_ok=True)
+            owned += [work, *work.rglob("*")]
+            job = replace(job, work_dir=f"{WORK_MOUNT}/{work.name}")
         (job_dir / "job.json").write_text(job.to_json())
         if os.getuid() == 0:
-            for path in (job_dir, job_dir / "tmp", job_dir / "home", job_dir / "job.json"):
+            for path in owned:
                 os.chown(path, CONTAINER_UID, CONTAINER_UID)
         return job_dir
 
@@ -214,6 +222,8 @@ class DockerExecutor(Executor):
         prefix = ["numactl", f"--physcpubind={cpu_list}", "--"] if method == "numactl" else []
         env = {PIN_ENV: cpu_list} if method == "sched_setaffinity" else {}
         options = container_options(cpus, job_dir, cache_dir, self.mem_limit, env)
+        if job.work_dir:
+            options["volumes"][job.work_dir] = {"bind": f"{WORK_MOUNT}/{Path(job.work_dir).name}", "mode": "rw"}
         labels = {f"{LABEL}.job": job.job_id, f"{LABEL}.log-dir": str(self.log_dir)}
         container = self.client.containers.create(
             image.id, [*prefix, *worker], name=_name(stem), labels=labels, **options

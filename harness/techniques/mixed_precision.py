@@ -8,6 +8,7 @@ verdict (``hardware_verdict``, also in ``notes``): on a CPU or runtime without n
 from __future__ import annotations
 
 from . import Compressed, register_technique
+from .ptq import tuning_notes
 
 
 def _mixed_precision(ctx, precision: str) -> Compressed:
@@ -26,7 +27,7 @@ def _mixed_precision(ctx, precision: str) -> Compressed:
         eval_func=ctx.eval_fn,
         eval_dataloader=ctx.calib_loader,  # input batches for op sensitivity and latency
         workspace=ctx.workspace / "mixed_precision",
-        resume=False,
+        resume=True,  # the job's own workspace: a rerun resumes
         backend_options=ctx.backend_options,
     )
     tuning = result.tuning
@@ -37,6 +38,7 @@ def _mixed_precision(ctx, precision: str) -> Compressed:
         "emulated": result.emulated,
         "hardware_note": result.hardware_note,
         "fp32_compute_ops": result.fp32_compute_ops,
+        **tuning_notes(ctx, tuning, "mixed_precision"),
     }
     return Compressed(
         model=result.model,

@@ -49,6 +49,18 @@ def _plan_quantize(ctx, approach: str, calibration: str) -> Compressed:
     )
 
 
+def tuning_notes(ctx, result, recover_with: str) -> dict:
+    """Where the tuned model can be rebuilt from (``harness reproduce``) and how much was resumed."""
+    from pathlib import Path
+
+    return {
+        "history": str(Path(result.history_path).resolve().relative_to(ctx.workspace.resolve())),
+        "best_trial": result.best_trial_index,
+        "recover_with": recover_with,
+        "resumed_trials": int(result.resumed_trials),
+    }
+
+
 @register_technique("int8_minmax", uses="ptq")
 def int8_minmax(ctx) -> Compressed:
     return _plan_quantize(ctx, "static", "minmax")
@@ -88,11 +100,12 @@ def tuned(ctx) -> Compressed:
         calib_dataloader=ctx.calib_loader,
         eval_func=ctx.eval_fn,
         workspace=ctx.workspace / "tuning",
-        resume=False,
+        resume=True,  # the workspace is the job's own (content-addressed): a rerun of a killed job resumes
         backend_options=ctx.backend_options,
     )
     result = q.tuning
     notes = {"met_criterion": bool(result.met_criterion), "all_fp32": bool(result.all_fp32)}
+    notes.update(tuning_notes(ctx, result, "ptq"))
     return Compressed(
         model=q.model,
         fp32_ops=list(result.fallback_ops),

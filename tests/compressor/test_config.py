@@ -201,6 +201,30 @@ def test_configs_are_frozen_values(cls):
         setattr(a, field.name, None)
 
 
+@pytest.mark.parametrize("cls", ALL_CLASSES)
+def test_unknown_keyword_argument_is_a_config_error_naming_class_and_allowed(cls):
+    with pytest.raises(ConfigError) as err:
+        cls(no_such_argument=1)
+    assert isinstance(err.value, TypeError)  # what Python raises for it, so `except TypeError` still works
+    text = str(err.value)
+    assert text.startswith(f"{cls.__name__}() got an unexpected keyword argument 'no_such_argument'")
+    first = dataclasses.fields(cls)[0].name
+    assert "allowed arguments: " in text and first in text.split("allowed arguments: ")[1]
+
+
+def test_misspelled_keyword_argument_suggests_the_closest_one():
+    with pytest.raises(
+        ConfigError, match=r"'aproach' \(did you mean 'approach'\?\); allowed arguments: .*tuning_criterion"
+    ):
+        cfg.PostTrainingQuantConfig(aproach="static")
+    with pytest.raises(ConfigError, match=r"did you mean 'max_trials'\?") as err:
+        cfg.TuningCriterion(max_trial=3)
+    assert err.value.field == "TuningCriterion.max_trial" and err.value.suggestion == "max_trials"
+    # the seed's shortcut arguments (InitVars) are arguments too, and copies/replace keep working
+    conf = cfg.PostTrainingQuantConfig(strategy="mse", timeout=3)
+    assert conf.replace(approach="dynamic").tuning_criterion.strategy == "mse"
+
+
 def test_inputs_are_copied_not_shared():
     names = ["layer1.*"]
     recipes = {"smooth_quant": True}

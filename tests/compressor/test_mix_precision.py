@@ -144,8 +144,21 @@ def test_resume_replays_the_history_without_evaluating_again(mlp, data, tmp_path
     first = mix_precision.fit(broken, conf, eval_func=eval_func, workspace=tmp_path)
     evaluated = len(calls)
     again = mix_precision.fit(broken, conf, eval_func=eval_func, workspace=tmp_path)
-    assert len(calls) == evaluated and again.tuning.resumed_trials == len(first.tuning.trials)
+    # Only the fp32 baseline is measured again (to check the history is this run's); no trial is.
+    assert len(calls) == evaluated + 1 and again.tuning.resumed_trials == len(first.tuning.trials)
     assert again.ops == first.ops
+
+
+def test_default_workspaces_of_other_data_are_separate(mlp, data, tmp_path, monkeypatch):
+    """Issue item 1: the default workspace key covers the input batches, so a second call with other
+    data neither fails ("written by a different tuning run") nor reuses the first call's trials."""
+    monkeypatch.chdir(tmp_path)
+    first = mix_precision.fit(mlp, config=MixedPrecisionConfig(), eval_dataloader=data.loader())
+    other = mix_precision.fit(mlp, config=MixedPrecisionConfig(), eval_dataloader=data.loader()[::-1])
+    assert other.tuning.history_path != first.tuning.history_path and other.tuning.resumed_trials == 0
+    again = mix_precision.fit(mlp, config=MixedPrecisionConfig(), eval_dataloader=data.loader())
+    assert again.tuning.history_path == first.tuning.history_path
+    assert again.tuning.resumed_trials == len(first.tuning.trials)
 
 
 def test_recover_rebuilds_any_trial(mlp, data, tmp_path):

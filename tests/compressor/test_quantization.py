@@ -219,3 +219,35 @@ def test_histogram_calibration_with_a_short_last_batch(digits, mlp, tmp_path, al
     )
     assert q.plan.calibration == ("entropy" if algorithm == "kl" else "percentile")
     assert q.met_criterion
+
+
+def test_a_stale_workspace_is_refused_never_silently_reused(digits, mlp, fragile, tmp_path, monkeypatch):
+    """Issue item 1: other weights of the same architecture, or a changed eval_func, in a workspace that
+    holds a finished run: the recorded numbers would describe another model or evaluation."""
+    from compressor.errors import StaleWorkspaceError
+
+    calib, _ = _loaders(digits)
+    eval_func = _accuracy_of(digits)
+    conf = PostTrainingQuantConfig(tuning_criterion=TuningCriterion(max_trials=2))
+
+    def fit(model, evaluate=eval_func, **kwargs):
+        return quantization.fit(model, conf, calib_dataloader=calib, eval_func=evaluate, **kwargs)
+
+    mlp, fragile = _export(mlp, tmp_path / "mlp.onnx"), _export(fragile, tmp_path / "fragile.onnx")
+    fit(mlp, workspace=tmp_path / "ws")
+    # fragile computes mlp's function (same fp32 accuracy) with other weights, and breaks in int8.
+    with pytest.raises(StaleWorkspaceError, match="weights: model fingerprint .* recorded vs .* now"):
+        fit(fragile, workspace=tmp_path / "ws")
+    restarted = fit(fragile, workspace=tmp_path / "ws", resume=False)
+    assert eval_func(restarted.model) == pytest.approx(restarted.accuracy)
+
+    monkeypatch.chdir(tmp_path)  # the default workspace is ./nc_workspace/ptq-<digest>
+    first = fit(mlp)
+    other = fit(fragile)  # other weights: another default workspace, its own numbers
+    assert other.tuning.history_path != first.tuning.history_path and other.tuning.resumed_trials == 0
+    assert eval_func(other.model) == pytest.approx(other.accuracy)
+    _, _, xte, yte = digits
+    half = _accuracy_of((None, None, xte[::2], yte[::2]))
+    with pytest.raises(StaleWorkspaceError, match="fp32 baseline accuracy: .* recorded vs .* measured now"):
+        fit(mlp, evaluate=half)
+    assert fit(mlp).tuning.resumed_trials == len(first.tuning.trials)  # the refusal cost nothing

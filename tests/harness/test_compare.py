@@ -108,8 +108,36 @@ def test_statuses_new_failure_fixed_new_job_missing_improved():
     assert "crashed: RuntimeError: boom" in result.to_markdown()
 
     missing = compare(run(BASE), run(BASE[:2]), DEFAULT)
-    assert verdicts(missing)["tuned-mse"] == "missing" and not missing.regressed
-    assert compare(run(BASE), run(BASE[:2]), DEFAULT, fail_on_missing=True).regressed
+    assert verdicts(missing)["tuned-mse"] == "missing" and missing.regressed  # cannot compare: the gate fails
+    assert not compare(run(BASE), run(BASE[:2]), DEFAULT, fail_on_missing=False).regressed  # --allow-missing
+
+
+def test_the_gate_fails_when_it_cannot_compare():
+    holes = run(BASE)
+    holes.loc[holes.job_id == "int8_minmax", "throughput"] = None  # a row with a missing value
+    result = compare(run(BASE), holes, DEFAULT)
+    assert verdicts(result)["int8_minmax"] == "not comparable" and result.regressed
+    assert "throughput: missing value" in result.to_markdown()
+
+    crashed_new = run(BASE + [("tuned-tpe", "crashed", None, None)])
+    result = compare(run(BASE), crashed_new, DEFAULT)
+    assert verdicts(result)["tuned-tpe"] == "new failure" and result.regressed
+
+    still = compare(
+        run(BASE + [("dynamic", "failed", None, None)]), run(BASE + [("dynamic", "timeout", None, None)]), DEFAULT
+    )
+    assert verdicts(still)["dynamic"] == "still failing" and still.regressed
+
+
+def test_accuracy_on_other_eval_examples_is_not_comparable():
+    base, cur = run(BASE), run(BASE)
+    base["eval_digest"], base["eval_examples"] = "aaaa", 1000
+    cur["eval_digest"], cur["eval_examples"] = "aaaa", 1000
+    cur.loc[cur.job_id == "fp32", ["eval_digest", "eval_examples"]] = ["bbbb", 500]
+    result = compare(base, cur, DEFAULT)
+    assert verdicts(result)["fp32"] == "not comparable" and result.regressed
+    assert "measured on other eval examples (1000 examples vs 500 examples" in result.to_markdown()
+    assert verdicts(result)["int8_minmax"] == "unchanged"
 
 
 @pytest.mark.parametrize(

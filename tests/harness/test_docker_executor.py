@@ -16,7 +16,7 @@ from harness.executors.docker import DockerExecutor, container_options
 from harness.executors.local import LocalExecutor
 from harness.images import get_image
 from harness.matrix import expand
-from harness.results import SCHEMA
+from harness.results import SCHEMA, row_dict
 from harness.run_cli import run_suite
 from harness.spec import parse_suite
 
@@ -96,7 +96,7 @@ def test_job_row_records_pinning_image_and_schema(docker_env, image, tmp_path):
     assert row.cpus == str(cpu) and row.cores_used == 1
     assert row.pinning in ("numactl", "sched_setaffinity")
     assert row.image_id == image.id and row.accuracy > 0.9
-    assert set(row) <= set(SCHEMA)
+    assert set(row_dict(row)) <= set(SCHEMA)
 
 
 def test_crash_timeout_and_failure_are_isolated(docker_client, docker_env, tmp_path):

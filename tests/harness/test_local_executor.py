@@ -113,7 +113,7 @@ def test_unknown_schema_version_is_refused(tmp_path):
     table = pq.read_table(file)
     table = table.set_column(0, "schema_version", pq.read_table(file).column(0).cast("int64").fill_null(99))
     pq.write_table(table.set_column(0, "schema_version", __import__("pyarrow").array([99], "int32")), file)
-    with pytest.raises(ResultsSchemaError, match="schema_version 99.*reads schema_version 1"):
+    with pytest.raises(ResultsSchemaError, match="schema_version 99.*reads schema_version 2"):
         load_results(tmp_path)
 
 

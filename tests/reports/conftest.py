@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from harness.results import write_frame
+from harness.results import SCHEMA_VERSION, write_frame
 
 # (technique, strategy, status, accuracy, latency p50 ms, tuning s, trials, fp32 ops, error) after seed 002
 SEED_002 = [
@@ -31,7 +31,7 @@ def build_rows(model: str = "resnet50_v2", framework: str = "mxnet", run_id: str
         ok = status == "ok"
         rows.append(
             {
-                "schema_version": 1,
+                "schema_version": SCHEMA_VERSION,
                 "run_id": run_id,
                 "job_id": f"{model}-{framework}-{technique}-{strategy or 'none'}",
                 "model": model,

@@ -78,3 +78,17 @@ def test_training_and_mixed_precision_rows_show_their_cost_sparsity_and_hardware
     assert "| Ops kept in fp32 | Training [s] | Notes |" in md
     assert "| prune | 0.7699 |" in md and "| 12.3 (4 ep) | sparsity 79.5% |" in md
     assert "| — | emulated |" in md
+
+
+def test_rows_measured_on_other_eval_examples_get_their_own_table(results_frame, tmp_path):
+    """Issue 14.5: a tuned row measured on 500 examples never sits in the table of a 1000-example fp32 row."""
+    frame = results_frame[results_frame.model == "resnet50_v2"].copy()
+    frame["eval_digest"], frame["eval_examples"] = "a" * 16, 1000
+    small = frame.technique == "int8_entropy"
+    frame.loc[small, ["eval_digest", "eval_examples"]] = ["b" * 16, 500]
+    frame.loc[frame.status != "ok", ["eval_digest", "eval_examples"]] = [None, None]
+    md = write_report(frame, tmp_path / "out").markdown.read_text()
+    big, _, rest = md.partition("## resnet50_v2 (mxnet) — 500 eval examples (bbbbbbbb)")
+    assert "## resnet50_v2 (mxnet) — 1000 eval examples (aaaaaaaa)" in big
+    assert "| int8_entropy |" not in big and "| int8_minmax |" in big and "tuned (bayesian)" in big
+    assert "| int8_entropy |" in rest and "| int8_minmax |" not in rest

@@ -29,6 +29,10 @@ Self-distillation (``SelfKnowledgeDistillationLossConfig``)::
   compare ``softmax(t / T)`` with ``log_softmax(s / T)`` along the last dim. Temperature applies to
   every CE/KL group (INC applies it only to group index 1) and is not multiplied by T**2 (as INC).
 * Defaults, as INC: ``loss_types`` 'CE' for every group, ``loss_weights`` 1 / number of groups.
+* No ``layer_mappings`` (seed 001's bare ``SelfKnowledgeDistillationLossConfig()``): there is nothing
+  to distil, so the loss is the loop's own loss, unchanged, whatever ``add_origin_loss`` says. INC
+  returns 0 there (plus the loss only with ``add_origin_loss``), which silently stops training; we
+  log a warning at ``prepare_compression`` naming what to set, and ``summary()`` carries the note.
 """
 
 from __future__ import annotations
@@ -139,18 +143,19 @@ def check_label_type(plan: KDPlan) -> None:
         )
 
 
+def empty_mapping_note(module_names: Sequence[str]) -> str:
+    """What an empty ``layer_mappings`` means, and what to set instead."""
+    return (
+        "SelfKnowledgeDistillationLossConfig has no layer_mappings: nothing is distilled and the loss "
+        "is your loop's loss, unchanged; to distil, set groups of [student_layer, teacher_layer] "
+        f"model.named_modules() names ('' is the whole model's output), e.g. "
+        f"layer_mappings={_example_mapping(list(module_names))}"
+    )
+
+
 def check_self_kd_layers(plan: SelfKDPlan, module_names: Sequence[str]) -> None:
-    """Every mapped name must be a module of the model; an empty mapping says what to set."""
+    """Every mapped name must be a module of the model (an empty mapping is allowed: see the docstring)."""
     names = list(module_names)
-    if not plan.groups:
-        example = _example_mapping(names)
-        raise ConfigError(
-            "criterion.layer_mappings",
-            [],
-            f"at least one group of [student_layer, teacher_layer] pairs, e.g. layer_mappings={example}",
-            reason="self-distillation has nothing to distil without layer_mappings; names are "
-            "model.named_modules() names ('' is the whole model's output)",
-        )
     for group in plan.groups:
         for p, pair in enumerate(group.pairs):
             for side, name in enumerate(pair):

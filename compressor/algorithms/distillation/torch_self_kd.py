@@ -6,7 +6,8 @@ outputs of the forward pass that produced ``outputs`` (formula in ``algorithm.py
 them, so a stale pass is never reused: a missing output is an error that names the layer.
 
 ``teacher_model`` is not run: self-distillation's teacher is the student itself (seed 001 passes
-``teacher_model=model``). Any other teacher is ignored with a warning.
+``teacher_model=model``). Any other teacher is ignored with a warning. Without ``layer_mappings`` no
+hook is installed and the loop's loss passes through unchanged (``algorithm.py`` says why).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from torch import nn
 
 from ...errors import CompressorError
 from ..component import TrainingComponent
-from .algorithm import TermAverages, check_self_kd_layers, self_kd_plan, shape_error
+from .algorithm import TermAverages, check_self_kd_layers, empty_mapping_note, self_kd_plan, shape_error
 from .torch_losses import SELF_KD_LOSSES, first_tensor
 
 log = logging.getLogger(__name__)
@@ -34,12 +35,18 @@ class TorchSelfDistillation(TrainingComponent):
         self.plan = self_kd_plan(config.criterion)
         self.student = model
         self._handles: list[Any] = []
+        self._started = False
+        self.note: str | None = None  # set when there is nothing to distil
         self._features: dict[str, torch.Tensor | None] = {}
         self.terms = TermAverages()
         self.epochs = 0
 
     def validate(self, model: Any) -> None:
-        check_self_kd_layers(self.plan, [name for name, _ in model.named_modules()])
+        names = [name for name, _ in model.named_modules()]
+        check_self_kd_layers(self.plan, names)
+        if not self.plan.groups:
+            self.note = empty_mapping_note(names)
+            log.warning("distillation: %s", self.note)
         teacher = self.config.teacher_model
         if teacher is not None and teacher is not model:
             log.warning(
@@ -49,8 +56,9 @@ class TorchSelfDistillation(TrainingComponent):
             )
 
     def on_train_begin(self, model: Any) -> None:
-        if self._handles:  # seed 001 calls on_train_begin twice
+        if self._started:  # seed 001 calls on_train_begin twice
             return
+        self._started = True
         self.student = model if model is not None else self.student
         for name in self.plan.layer_names:
             module = self.student.get_submodule(name)
@@ -63,12 +71,16 @@ class TorchSelfDistillation(TrainingComponent):
         return record
 
     def on_after_compute_loss(self, inputs: Any, outputs: Any, loss: Any, teacher_outputs: Any = None) -> Any:
-        if not self._handles:
+        if not self._started:
             raise CompressorError(
                 "self-distillation: no layer outputs are recorded before on_train_begin; call "
                 "compression_manager.on_train_begin() before the first forward pass"
             )
         plan = self.plan
+        if not plan.groups:  # nothing to distil: the loop's loss, unchanged
+            if loss is not None:
+                self.terms.add({"origin_loss": _value(loss), "total": _value(loss)})
+            return loss
         total: Any = 0.0
         terms: dict[str, float] = {}
         for group in plan.groups:
@@ -91,7 +103,7 @@ class TorchSelfDistillation(TrainingComponent):
             terms[group.term] = float(group_loss.detach())
         if plan.add_origin_loss:
             total = total + loss
-            terms["origin_loss"] = float(loss.detach()) if torch.is_tensor(loss) else float(loss)
+            terms["origin_loss"] = _value(loss)
         terms["total"] = float(total.detach())
         self.terms.add(terms)
         self._features.clear()
@@ -115,6 +127,7 @@ class TorchSelfDistillation(TrainingComponent):
         for handle in self._handles:
             handle.remove()
         self._handles = []
+        self._started = False
         self._features.clear()
         return model
 
@@ -127,8 +140,14 @@ class TorchSelfDistillation(TrainingComponent):
             "loss_types": [g.loss_type for g in plan.groups],
             "loss_weights": [g.weight for g in plan.groups],
             "add_origin_loss": plan.add_origin_loss,
+            "distilling": bool(plan.groups),
+            "note": self.note,
             "loss_terms_last_epoch": self.terms.report(),
             "steps": self.terms.steps_total,
             "epochs": self.epochs,
             "teacher_params": sum(p.numel() for p in self.student.parameters()),
         }
+
+
+def _value(loss: Any) -> float:
+    return float(loss.detach()) if torch.is_tensor(loss) else float(loss)

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ...quiet import quiet_session_options
 from ..ptq.onnxrt import deps
 
 # Float inputs each op type reads (positions); others (shapes, axes) are left alone.
@@ -67,7 +68,7 @@ def has_kernel(op_type: str, precision: str) -> bool:
     graph = helper.make_graph([node], "probe", inputs, [helper.make_tensor_value_info("y", elem, None)])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 9
-    options = ort.SessionOptions()
+    options = quiet_session_options(ort.SessionOptions())
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     fd, path = tempfile.mkstemp(suffix=".onnx", prefix="compressor-probe-")
     os.close(fd)

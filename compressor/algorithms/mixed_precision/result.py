@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ...hardware import HardwareVerdict, cpu_capabilities
+from ...saved_forms import MIXED_PRECISION_FORMS, ONNX, calibration_example, saved_form
 from ..ptq.algorithm import Plan
 from .algorithm import ops_by_dtype
 
@@ -111,15 +112,24 @@ class MixedPrecisionModel:
 
     # --- artefacts ---------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
-        """Write the model and, beside it, ``<name>.mixed_precision.json`` (per-op precisions, verdict)."""
+        """Write the model in the form the suffix names (torch: ``.pt``/``.pth`` state dict or ``.onnx``
+        export; ONNX models: ``.onnx``; others: ``ConfigError``) and, beside it,
+        ``<name>.mixed_precision.json`` (per-op precisions, verdict). Reload with ``mix_precision.load``."""
         path = Path(path)
+        form = saved_form(MIXED_PRECISION_FORMS, self.backend.name, path, "mixed-precision")
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.backend.save(self.model, str(path))
+        if form == ONNX:
+            self.export_onnx(path)
+        else:
+            self.backend.save(self.model, str(path))
         path.with_name(path.name + SIDECAR_SUFFIX).write_text(json.dumps(self.config, indent=2, sort_keys=True))
         return path
 
     def export_onnx(self, path: str | Path, example_batch: Any = None) -> Path:
+        """The converted model as ONNX; without ``example_batch``, the first batch tuning measured with."""
         path = Path(path)
+        if example_batch is None:
+            example_batch = calibration_example(self.tuning)
         self.backend.export_onnx(self.model, str(path), example_batch)
         return path
 

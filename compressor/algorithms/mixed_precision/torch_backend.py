@@ -33,6 +33,7 @@ from torch import nn
 from ...backends.torch_basics import module_outputs
 from ...errors import BackendError
 from ...hardware import HardwareVerdict, assess, cpu_capabilities, torch_kernel_support
+from ...quiet import quiet_frameworks
 from ..ptq.algorithm import OpInfo, Plan
 from ..ptq.backend import timing_threads
 from ..ptq.torch.inputs import export_example, to_args
@@ -149,6 +150,7 @@ class TorchMixedPrecisionBackend(MixedPrecisionBackend):
         model.load_state_dict(saved["state_dict"])
         return model
 
+    @quiet_frameworks()
     def export_onnx(self, model: Any, path: str, example_batch: Any) -> None:
         """TorchScript-based export: low-precision modules become Cast → op in bf16/fp16 → Cast nodes."""
         if example_batch is None:

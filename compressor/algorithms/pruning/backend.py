@@ -26,7 +26,7 @@ from typing import Any
 from ..component import TrainingComponent
 from .algorithm import PrunerPlan
 from .patterns import CHANNEL_PATTERNS
-from .selection import OpInfo, select_ops
+from .selection import OpInfo, SkippedOp, select_ops
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,7 @@ class PruningComponent(TrainingComponent):
         self.tolerance = tolerance
         self.pruners = config.resolved_pruners()
         self.plans: list[PrunerPlan] | None = None
+        self.skipped: list[SkippedOp] = []  # ops a pattern cannot cut, left dense (selection.py)
         self.step = -1
         self._pending: list[PrunerPlan] = []
         self._attached = False
@@ -85,7 +86,7 @@ class PruningComponent(TrainingComponent):
 
     def validate(self, model: Any) -> None:
         first_set = bool(self.config.pruning_configs and self.config.pruning_configs[0])
-        selections = select_ops(self.pruners, self.list_ops(model), first_set)
+        selections, self.skipped = select_ops(self.pruners, self.list_ops(model), first_set)
         self.plans = [PrunerPlan(i, p, ops) for i, (p, ops) in enumerate(zip(self.pruners, selections, strict=True))]
 
     def _ensure_attached(self) -> None:
@@ -160,6 +161,7 @@ class PruningComponent(TrainingComponent):
                 "steps": self.step + 1,
                 "pruners": [],
                 "ops": [],
+                "skipped_ops": [op.to_dict() for op in self.skipped],
             }
         reports = [plan.report(self.tolerance) for plan in self.plans]
         return {
@@ -171,5 +173,6 @@ class PruningComponent(TrainingComponent):
             "target_met": all(r["pruner"]["target_met"] for r in reports),
             "pruners": [r["pruner"] for r in reports],
             "ops": [op for r in reports for op in r["ops"]],
+            "skipped_ops": [op.to_dict() for op in self.skipped],
             "shrink": self._shrink_report,
         }

@@ -8,7 +8,12 @@
   one op of the model, otherwise it is a typo and a ``ConfigError`` with a did-you-mean.
 - An op selected by two pruners goes to the *first* one (first-wins, logged); a pruner left with no
   op is an error.
-- The pattern must cut every selected op's weight (e.g. ``4x1`` needs out % 4 == 0).
+- The pattern must cut an op's weight (e.g. ``4x1`` needs out % 4 == 0). An op the pattern cannot
+  cut is *skipped* (left dense, logged, listed in the summary's ``skipped_ops``) when the pruner took
+  it implicitly: by an empty ``op_names`` (every op, e.g. a 10-class classifier under the default
+  ``4x1``) or by a regex that also matches other ops. An op named exactly (``"fc3"``, ``"^fc3$"``) is
+  an explicit request, so a pattern that cannot cut it is a ``ConfigError``; so is a pruner whose
+  pattern cuts none of its ops.
 """
 
 from __future__ import annotations
@@ -39,6 +44,28 @@ class OpInfo:
         return n
 
 
+@dataclass(frozen=True)
+class SkippedOp:
+    """An op a pruner selected implicitly but its pattern cannot cut: it stays dense."""
+
+    name: str
+    pruner: int
+    module_type: str
+    shape: tuple[int, ...]
+    pattern: str
+    reason: str
+
+    def to_dict(self) -> dict:
+        return {
+            "op": self.name,
+            "pruner": self.pruner,
+            "type": self.module_type,
+            "shape": list(self.shape),
+            "pattern": self.pattern,
+            "reason": self.reason,
+        }
+
+
 def field_prefix(n_pruners: int, first_pruner_set: bool, index: int) -> str:
     """The same field path ``WeightPruningConfig`` uses in its own errors."""
     return f"pruning_configs[{index}]." if n_pruners > 1 or first_pruner_set else ""
@@ -62,10 +89,14 @@ def _check_regexes(field: str, regexes: Sequence[str], names: Sequence[str], kin
             )
 
 
-def select_ops(pruners: Sequence[Mapping], ops: Sequence[OpInfo], first_pruner_set: bool) -> list[list[OpInfo]]:
-    """The ops of each pruner, in model order; raises ``ConfigError`` for every mistake found."""
+def select_ops(
+    pruners: Sequence[Mapping], ops: Sequence[OpInfo], first_pruner_set: bool
+) -> tuple[list[list[OpInfo]], list[SkippedOp]]:
+    """The ops of each pruner, in model order, and the ops skipped because their pruner's pattern cannot
+    cut them (see the module docstring); raises ``ConfigError`` for every mistake found."""
     claimed: dict[str, int] = {}
     selections = []
+    skipped: list[SkippedOp] = []
     for index, pruner in enumerate(pruners):
         prefix = field_prefix(len(pruners), first_pruner_set, index)
         kinds = tuple(pruner["pruning_op_types"])
@@ -94,21 +125,54 @@ def select_ops(pruners: Sequence[Mapping], ops: Sequence[OpInfo], first_pruner_s
                 _examples(names),
                 reason=f"this pruner selects no op ({why}; pruning_op_types={list(kinds)})",
             )
-        _check_pattern(prefix, pruner["pattern"], chosen)
-        for op in chosen:
+        kept = _fit_pattern(prefix, index, pruner, chosen, skipped)
+        for op in kept:
             claimed[op.name] = index
-        selections.append(chosen)
-    return selections
+        selections.append(kept)
+    return selections, skipped
 
 
-def _check_pattern(prefix: str, text: str, ops: Sequence[OpInfo]) -> None:
+def _named_exactly(regexes: Sequence[str], name: str) -> bool:
+    """``name`` is spelled out by one of ``regexes`` (``"fc3"``, ``"^fc3$"``, ``"layer1\\.0"``)."""
+    return any(r.removeprefix("^").removesuffix("$").replace("\\", "") == name for r in regexes)
+
+
+def _fit_pattern(
+    prefix: str, index: int, pruner: Mapping, ops: Sequence[OpInfo], skipped: list[SkippedOp]
+) -> list[OpInfo]:
+    """The ops the pattern can cut; implicitly selected ones it cannot are appended to ``skipped``."""
+    text = pruner["pattern"]
     pattern = parse_pattern(text)
+    kept, first_problem = [], None
     for op in ops:
         problem = pattern.problem(op.shape)
-        if problem:
+        if problem is None:
+            kept.append(op)
+            continue
+        reason = f"op {op.name!r} ({op.module_type}, weight shape {list(op.shape)}): {problem}"
+        if _named_exactly(pruner["op_names"], op.name):
             raise ConfigError(
                 f"{prefix}pattern",
                 text,
-                "a pattern that divides every selected op's weight, or exclude the op with excluded_op_names",
-                reason=f"op {op.name!r} ({op.module_type}, weight shape {list(op.shape)}): {problem}",
+                "a pattern that divides the weight of every op named in op_names, or drop the op from op_names",
+                reason=reason,
             )
+        first_problem = first_problem or reason
+        skipped.append(SkippedOp(op.name, index, op.module_type, op.shape, text, problem))
+    if not kept:
+        raise ConfigError(
+            f"{prefix}pattern",
+            text,
+            "a pattern that divides the weight of at least one selected op",
+            reason=f"it cuts none of the {len(ops)} op(s) this pruner selects; e.g. {first_problem}",
+        )
+    mine = [s for s in skipped if s.pruner == index]
+    if mine:
+        log.warning(
+            "%spattern %s cannot cut %d op(s), left dense (see the summary's skipped_ops): %s",
+            prefix,
+            text,
+            len(mine),
+            ", ".join(f"{s.name} {list(s.shape)}" for s in mine),
+        )
+    return kept

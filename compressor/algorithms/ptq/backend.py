@@ -10,7 +10,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
-from ...errors import ConfigError
+from ...errors import BackendError, ConfigError
 from .algorithm import OpInfo, OpQuant, Plan
 
 DEFAULT_THREADS = 1  # one intra-op thread: the steadiest latencies on a shared machine
@@ -38,6 +38,18 @@ class PTQBackend(ABC):
     name: str = ""
     #: intra-op threads of ``latency_ms``; constructors take ``threads=`` (see ``timing_threads``)
     threads: int = DEFAULT_THREADS
+
+    def fingerprint(self, model: Any) -> str:
+        """A digest of the fp32 model's weights (and structure), recorded in the tuning history so that a
+        resume refuses a workspace written for other weights. "" when unknown: then only the re-measured
+        fp32 baseline guards a resume. The default uses the framework's basics (``compressor.backends``)."""
+        from ... import backends
+
+        try:
+            framework = backends.detect_framework(model)
+        except ConfigError:
+            return ""
+        return backends.basics(framework).fingerprint(model)
 
     def prepare(self, model: Any) -> Any:
         """Called once before tuning (e.g. shape inference, graph clean-up); op names come from its result."""
@@ -71,6 +83,10 @@ class PTQBackend(ABC):
     @abstractmethod
     def save(self, model: Any, path: str) -> None:
         """Write the native model to ``path``."""
+
+    def load(self, path: str, fp32_model: Any = None) -> Any:
+        """Reload what ``save`` wrote (some frameworks rebuild it onto the fp32 model)."""
+        raise BackendError(f"the {self.name or type(self).__name__} backend cannot reload saved models")
 
     @abstractmethod
     def size_bytes(self, model: Any) -> int:

@@ -22,11 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import BackendError, ConfigError, did_you_mean_hint
+from ...quiet import quiet_frameworks
 from .algorithm import APPROACHES, FP32, OpInfo, OpQuant, Plan
 from .backend import PTQBackend, timing_threads
 from .onnxrt import deps, probes, session
 from .onnxrt import graph as g
-from .onnxrt.calibration import METHODS, BatchReader, RangeCache, calibrate, supports_range_cache
+from .onnxrt.calibration import METHODS, BatchReader, RangeCache, calibrate, check_batches, supports_range_cache
 from .onnxrt.fallback import strip_qdq_into_fp32
 from .onnxrt.plan_options import quantizer_arguments
 from .onnxrt.smooth_quant import smooth
@@ -78,6 +79,7 @@ class OnnxRuntimePTQBackend(PTQBackend):
         self._smoothed: dict[tuple[str, str, float], tuple[bytes, list[str]]] = {}
 
     # --- model and space ---------------------------------------------------------------------------
+    @quiet_frameworks()
     def prepare(self, model: Any) -> Any:
         """``quant_pre_process`` (shape inference + ORT basic optimizations), then stable node names."""
         onnx, q = deps.onnx(), deps.quantization()
@@ -119,9 +121,11 @@ class OnnxRuntimePTQBackend(PTQBackend):
         return ("QDQ", "QOperator") if approach == "static" else ("QOperator",)
 
     # --- quantization ------------------------------------------------------------------------------
+    @quiet_frameworks()
     def quantize(self, model: Any, plan: Plan, calibration: Sequence[Any]) -> Any:
         onnx = deps.onnx()
         proto = g.as_model(model)
+        check_batches(g.input_dims(proto), calibration)
         key = g.digest(proto.SerializeToString())
         choices = self._choices(proto, plan)
         quant_format = self.formats(plan.approach)[0] if plan.quant_format == "default" else plan.quant_format
@@ -240,10 +244,14 @@ class OnnxRuntimePTQBackend(PTQBackend):
     # --- measurement -------------------------------------------------------------------------------
     def op_outputs(self, model: Any, batches: Sequence[Any], op_names: Sequence[str]) -> dict[str, Any]:
         """Outputs of the named ops (after a Relu/Clip ORT fuses into them; see ``onnxrt/probes.py``)."""
-        return probes.op_outputs(g.as_model(model), batches, op_names)
+        proto = g.as_model(model)
+        check_batches(g.input_dims(proto), batches)
+        return probes.op_outputs(proto, batches, op_names)
 
     def latency_ms(self, model: Any, batch: Any, *, warmup: int = 3, iterations: int = 20) -> float:
-        return session.latency_ms(g.as_model(model), batch, threads=self.threads, warmup=warmup, iterations=iterations)
+        proto = g.as_model(model)
+        check_batches(g.input_dims(proto), [batch])  # the tuner times calibration batch 0
+        return session.latency_ms(proto, batch, threads=self.threads, warmup=warmup, iterations=iterations)
 
     def fp32_optimized(self, model: Any, *, level: str = "extended") -> Any:
         """The fp32 model after ORT's graph optimizations (the "fp32 + graph optimization" baseline)."""
@@ -253,6 +261,9 @@ class OnnxRuntimePTQBackend(PTQBackend):
 
     def save(self, model: Any, path: str) -> None:
         deps.onnx().save(g.as_model(model), str(path))
+
+    def load(self, path: str, fp32_model: Any = None) -> Any:
+        return deps.onnx().load(str(path))
 
     def size_bytes(self, model: Any) -> int:
         return g.as_model(model).ByteSize()

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ...errors import BackendError
+from ...quiet import quiet_frameworks
 from .algorithm import OpInfo, OpQuant, Plan
 from .backend import PTQBackend, timing_threads
 from .torch.deps import require_pt2e, require_torch
@@ -57,6 +58,7 @@ class TorchPTQBackend(PTQBackend):
         return ("default",)
 
     # --- quantization --------------------------------------------------------------------------------
+    @quiet_frameworks()
     def quantize(self, model: Any, plan: Plan, calibration: Sequence[Any]) -> Any:
         from .torch.inputs import to_args
 
@@ -140,12 +142,14 @@ class TorchPTQBackend(PTQBackend):
         return median_forward_ms(model, to_args(batch), self.threads, warmup, iterations)
 
     # --- artefacts ---------------------------------------------------------------------------------------
+    @quiet_frameworks()
     def save(self, model: Any, path: str) -> None:
         """Static: ``torch.export.save`` archive; dynamic: ``torch.save`` of tensors (see ``torch/serialize.py``)."""
         from .torch.serialize import write
 
         write(model, path)
 
+    @quiet_frameworks()
     def load(self, path: str, fp32_model: Any = None) -> Any:
         """Reloads what ``save`` wrote without unpickling objects; dynamic models need their fp32 model."""
         import zipfile
@@ -165,12 +169,23 @@ class TorchPTQBackend(PTQBackend):
 
         return size_bytes(model)
 
-    def export_onnx(self, model: Any, path: str, example_batch: Any) -> None:
-        """ONNX (QDQ for static int8) via the dynamo exporter; dynamic int8 raises BackendError."""
+    @quiet_frameworks()
+    def export_onnx(self, model: Any, path: str, example_batch: Any = None) -> None:
+        """ONNX (QDQ for static int8) via the dynamo exporter; dynamic int8 raises BackendError. Without
+        ``example_batch`` a static int8 model exports on the calibration rows it keeps."""
         from .torch.inputs import export_example, to_args
+        from .torch.models import DynamicInt8Model, StaticInt8Model
         from .torch.serialize import export_onnx
 
-        export_onnx(model, path, export_example([to_args(example_batch)]))
+        if example_batch is not None:
+            example = export_example([to_args(example_batch)])
+        elif isinstance(model, StaticInt8Model):
+            example = model.example_args
+        elif isinstance(model, DynamicInt8Model):
+            example = ()  # refused by export_onnx, with the reason
+        else:
+            raise BackendError("exporting this torch model to ONNX needs an example batch: export_onnx(path, batch)")
+        export_onnx(model, path, example)
 
 
 def _is_pt2_archive(path: str) -> bool:

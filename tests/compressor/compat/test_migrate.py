@@ -64,6 +64,23 @@ def test_cli_errors_are_one_line_and_exit_2(tmp_path, capsys):
     assert "file not found" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("content", "found"),
+    [
+        (bytes(range(256)), "not UTF-8 text; is it a binary file?"),  # a binary file (e.g. a model) passed by mistake
+        (b"model:\n  name: x\x00\n", "special characters are not allowed"),  # decodes, but is not YAML text
+    ],
+    ids=["not-utf8", "control-character"],
+)
+def test_cli_binary_yaml_is_a_one_line_error_naming_the_file(tmp_path, capsys, content, found):
+    bad = tmp_path / "conf.yaml"
+    bad.write_bytes(content)
+    assert main(["migrate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"compressor migrate: error: {bad}") and found in err
+    assert "Traceback" not in err
+
+
 def test_console_help_lists_real_subcommands():
     result = subprocess.run([sys.executable, "-m", "compressor", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "migrate" in result.stdout

@@ -10,6 +10,7 @@ Latency is the measured median numpy forward time unless a ``latency_model`` is 
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -133,6 +134,13 @@ class NumpyBackend(PTQBackend):
     def __init__(self, latency_model: Callable[[MLP], float] | None = None, iterations: int = 20) -> None:
         self.latency_model = latency_model
         self.iterations = iterations
+
+    def fingerprint(self, model: MLP) -> str:
+        digest = hashlib.sha256()
+        for layer in model.layers:
+            for part in (layer.name.encode(), layer.weight.tobytes(), layer.bias.tobytes()):
+                digest.update(part)
+        return digest.hexdigest()[:16]
 
     def quantizable_ops(self, model: MLP) -> list[OpInfo]:
         return [OpInfo(layer.name, "Linear") for layer in model.layers]

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ....errors import BackendError
+from ....errors import BackendError, ConfigError
 from . import deps
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,27 @@ def feeds(signature: Sequence[tuple[str, Any]], batch: Any) -> dict[str, np.ndar
         array, want = np.asarray(value), dtypes.get(name)
         out[name] = array.astype(want) if want is not None and array.dtype != want else array
     return out
+
+
+def check_batches(dims: Sequence[tuple[str, Any]], batches: Sequence[Any], field: str = "calib_dataloader") -> None:
+    """``ConfigError`` naming ``field[i]`` for the first batch whose arrays do not fit the graph's declared
+    input shapes (``graph.input_dims``): ORT's own error names neither the loader nor the batch."""
+    for i, batch in enumerate(batches):
+        if isinstance(batch, Mapping):
+            continue  # named feeds come from our own probes, not from a user's loader
+        arrays = (batch,) if isinstance(batch, np.ndarray) else tuple(batch)
+        for (name, want), array in zip(dims, arrays, strict=False):  # a count mismatch: feeds() says so
+            shape = tuple(np.shape(array))
+            if want is None or (
+                len(shape) == len(want) and all(w in (None, s) for w, s in zip(want, shape, strict=True))
+            ):
+                continue
+            expected = tuple("N" if w is None else w for w in want)
+            raise ConfigError(
+                f"{field}[{i}]",
+                f"input {name!r} of shape {shape}",
+                f"shape {expected}, the model's input {name!r} ('N': any size)",
+            )
 
 
 def _equal_batches(feeds_list: list[dict[str, np.ndarray]]) -> list[dict[str, np.ndarray]]:

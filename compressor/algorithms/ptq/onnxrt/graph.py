@@ -87,6 +87,22 @@ def input_signature(model: Any) -> list[tuple[str, Any]]:
     return out
 
 
+def input_dims(model: Any) -> list[tuple[str, tuple[int | None, ...] | None]]:
+    """(name, dims) of each runtime input, in order: a dim is None when symbolic (the batch size), dims
+    are None when the graph does not declare a shape at all."""
+    inits = initializer_names(model.graph)
+    out = []
+    for value in model.graph.input:
+        if value.name in inits:
+            continue
+        tensor = value.type.tensor_type if value.type.HasField("tensor_type") else None
+        if tensor is None or not tensor.HasField("shape"):
+            out.append((value.name, None))
+            continue
+        out.append((value.name, tuple(d.dim_value if d.HasField("dim_value") else None for d in tensor.shape.dim)))
+    return out
+
+
 def weight_input(node: Any, inits: set[str]) -> str | None:
     """The initializer a quantizable op multiplies by, or None (e.g. MatMul of two activations)."""
     if node.op_type in ("Conv", "Gemm"):

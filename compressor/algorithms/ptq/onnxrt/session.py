@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ....errors import BackendError
+from ....quiet import quiet_session_options
 from ....timing import median, time_calls
 from . import deps
 from . import graph as g
@@ -28,7 +29,7 @@ def make_session(
 ) -> Any:
     """A CPU session; ``threads`` pins intra- and inter-op pools (None: ORT's default pool size)."""
     ort = deps.ort()
-    options = ort.SessionOptions()
+    options = quiet_session_options(ort.SessionOptions())
     options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, LEVELS[level])
     if threads:
         options.intra_op_num_threads = threads

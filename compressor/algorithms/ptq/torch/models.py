@@ -14,6 +14,7 @@ import copy
 import torch
 import torch._inductor.config as inductor_config
 
+from ....quiet import quiet_frameworks
 from ..algorithm import Plan
 
 
@@ -38,6 +39,7 @@ class StaticInt8Model(torch.nn.Module):
         # and costs one compile (0.5-2 s) for each new size, up to dynamo's recompile limit (8), after
         # which dynamo runs the reference graph (correct, slow) and logs it.
         self.__dict__["compiled"] = torch.compile(graph_module, dynamic=False) if compile else None
+        self.__dict__["compiled_shapes"] = set()  # input shapes compiled so far (see forward)
 
     def __deepcopy__(self, memo):
         # The compiled callable holds dynamo state that cannot be copied; a copy compiles afresh.
@@ -78,7 +80,15 @@ class StaticInt8Model(torch.nn.Module):
         inductor_config.freezing = True
         try:
             with torch.no_grad():
-                return compiled(*args)
+                shapes = tuple((tuple(a.shape), a.dtype) if isinstance(a, torch.Tensor) else None for a in args)
+                seen = self.__dict__["compiled_shapes"]
+                if shapes in seen:
+                    return compiled(*args)
+                # a new shape compiles: inductor's lowering warnings are its own business, not the caller's
+                with quiet_frameworks():
+                    out = compiled(*args)
+                seen.add(shapes)
+                return out
         finally:
             inductor_config.freezing = previous
 

@@ -103,6 +103,34 @@ def test_2x_self_distillation_loop(kit, digits):
     assert not model.fc1._forward_hooks
 
 
+def test_seed_self_distillation_snippet_with_defaults_trains_the_model(kit, digits):
+    """Seed 001 as written: ``SelfKnowledgeDistillationLossConfig()`` with no argument."""
+    x, y, xt, yt = digits
+    torch.manual_seed(0)
+    model = kit.MLP(hidden=16)
+    distil_loss = SelfKnowledgeDistillationLossConfig()
+    conf = DistillationConfig(teacher_model=model, criterion=distil_loss)
+    criterion = nn.CrossEntropyLoss()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    compression_manager = prepare_compression(model, conf)
+    model = compression_manager.model
+    compression_manager.on_train_begin()
+    for epoch in range(4):
+        compression_manager.on_epoch_begin(epoch)
+        for i, (batch, target) in enumerate(_batches(x, y)):
+            compression_manager.on_step_begin(i)
+            output = model(batch)
+            loss = compression_manager.on_after_compute_loss(batch, output, criterion(output, target))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            compression_manager.on_step_end()
+        compression_manager.on_epoch_end()
+    compression_manager.on_train_end()
+    assert kit.accuracy(model, xt, yt) > 0.85  # plain training: the loop's own loss was kept
+    assert compression_manager.summary()["techniques"][0]["distilling"] is False
+
+
 def test_orchestration_loop_model_as_its_own_teacher(kit, digits, trained_teacher):
     x, y, xt, yt = digits
     model = kit.MLP(hidden=64)

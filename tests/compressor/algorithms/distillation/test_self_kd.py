@@ -73,11 +73,20 @@ def test_unknown_layer_suggests_the_closest_module_name(kit):
     assert "did you mean 'fc2'?" in text and "'fc3'" in text
 
 
-def test_empty_layer_mappings_say_what_to_set(kit):
+def test_empty_layer_mappings_pass_the_loss_through_and_say_what_to_set(kit, caplog):
     model = kit.MLP()
     comp = _component(model, [])  # seed 001: SelfKnowledgeDistillationLossConfig()
-    with pytest.raises(ConfigError, match=r"criterion.layer_mappings.*at least one group.*layer_mappings=\[\[\["):
+    with caplog.at_level(logging.WARNING):
         comp.validate(model)
+    assert "no layer_mappings: nothing is distilled" in caplog.text and "layer_mappings=[[[" in caplog.text
+    comp.on_train_begin(model)
+    assert not any(m._forward_hooks for m in model.modules())
+    x = torch.randn(4, 64)
+    loss = nn.functional.cross_entropy(model(x), torch.tensor([0, 1, 2, 3]))
+    assert comp.on_after_compute_loss(x, model(x), loss) is loss  # add_origin_loss=False does not zero it
+    summary = comp.summary()
+    assert summary["distilling"] is False and "nothing is distilled" in summary["note"]
+    assert summary["loss_terms_last_epoch"]["total"] == pytest.approx(loss.item())
 
 
 def test_incomparable_shapes_fail_at_the_first_step_naming_the_pair(kit):
