@@ -156,7 +156,7 @@ def _eval_func(basics: Any, eval_func, eval_dataloader, eval_metric):
 
 def _input_batches(config: MixedPrecisionConfig, eval_dataloader, arity: int | None) -> list:
     if eval_dataloader is not None:
-        return calibration_batches(eval_dataloader, SENSITIVITY_SAMPLES, arity)
+        return calibration_batches(eval_dataloader, SENSITIVITY_SAMPLES, arity, field="eval_dataloader")
     if config.example_inputs is not None:
         return [split_batch(config.example_inputs, with_labels=False)[0]]
     return []

@@ -27,6 +27,7 @@ class Job:
     seed: int
     timeout_s: float
     work_dir: str | None = None  # the job's persistent workspace (tuning history, calibration); None: a temp dir
+    index: int | None = None  # position in the suite's matrix (reports list rows in this order)
 
     @property
     def technique_name(self) -> str:
@@ -119,6 +120,7 @@ def expand(suite: Suite) -> Matrix:
                 settings=BenchSettings.model_validate(settings.model_dump()).model_dump(),
                 seed=suite.seed,
                 timeout_s=spec.timeout_s or suite.timeout_s,
+                index=len(matrix.jobs),
             )
         )
     return matrix

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from .matrix import Job
 
 WORK_DIR = "_work"  # <results>/_work/<job content key>/: each job's tuning workspace, kept for reproduce
-SCHEMA_VERSION = 2  # 2: eval_examples, eval_digest, workspace
+SCHEMA_VERSION = 2  # 2: eval_examples, eval_digest, workspace, job_index
 STATUSES = ("ok", "failed", "timeout", "crashed")
 
 _COLUMNS: list[tuple[str, pa.DataType, str]] = [
@@ -45,6 +45,7 @@ _COLUMNS: list[tuple[str, pa.DataType, str]] = [
     ("run_id", pa.string(), "One `harness run` invocation: '<suite>-<UTC time>-<random>'."),
     ("job_id", pa.string(), "'<model>/<framework>/<technique name>', stable across runs."),
     ("suite", pa.string(), "Suite name."),
+    ("job_index", pa.int64(), "Position of the job in its suite's job matrix (0-based): reports list rows in it."),
     ("model", pa.string(), "Zoo model name."),
     ("framework", pa.string(), "onnxrt | torch."),
     ("technique", pa.string(), "Technique name from the suite (e.g. int8_minmax, tuned_mse)."),
@@ -126,8 +127,6 @@ MEASURED_COLUMNS = (
     "speedup_vs_fp32_optimized", "wall_seconds",
 )  # fmt: skip
 JSON_COLUMNS = ("fp32_ops", "package_versions", "notes")
-# Columns every row has, whatever its status.
-IDENTITY_COLUMNS = ("job_id", "suite", "model", "framework", "technique", "technique_kind", "status")
 __doc__ += "\n".join(f"- ``{name}``: {description}" for name, _, description in _COLUMNS)
 
 _PY_TYPES = {pa.int32(): int, pa.int64(): int, pa.float64(): float, pa.bool_(): bool, pa.string(): str}
@@ -174,7 +173,7 @@ def identity_columns(job: Job) -> dict[str, Any]:
     return {
         "job_id": job.job_id, "suite": job.suite, "model": job.model, "framework": job.framework,
         "technique": spec["name"], "technique_kind": spec["kind"], "strategy": spec.get("strategy"),
-        "seed": job.seed, "threads": job.settings.get("threads"),
+        "seed": job.seed, "threads": job.settings.get("threads"), "job_index": job.index,
     }  # fmt: skip
 
 

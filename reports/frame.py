@@ -14,6 +14,7 @@ import pandas as pd
 
 from harness.results import MEASURED_COLUMNS, results_frame
 
+# Only breaks ties of suite_positions (jobs started in the same second of one run): the kinds in bench-cpu's order.
 TECHNIQUE_ORDER = ("fp32", "fp32_optimized", "int8_minmax", "int8_entropy", "int8_percentile", "dynamic", "tuned")
 
 
@@ -42,6 +43,39 @@ def fp32_ops_count(value: object) -> int | None:
     return len(parsed) if isinstance(parsed, list) else None
 
 
+def suite_positions(frame: pd.DataFrame) -> dict[str, int]:
+    """job id → its position in the suite: the rows' ``job_index`` (the suite's matrix order), else when the
+    job first ran.
+
+    ``harness run`` schedules a suite's jobs in suite order, so its rows sorted by (``run_id``,
+    ``started_at``) list each job's first appearance in that order; a job rerun later (resume, repeat)
+    keeps its first place. ``started_at`` has one-second resolution: jobs started in the same second of a
+    run fall back to ``TECHNIQUE_ORDER`` (by technique kind), then to the order the rows were read in.
+    """
+    kinds = _column(frame, "technique_kind")
+    keys = pd.DataFrame(
+        {
+            "job_id": frame["job_id"].to_numpy(),
+            "job_index": pd.to_numeric(pd.Series(_column(frame, "job_index")), errors="coerce").to_numpy(),
+            "run_id": _column(frame, "run_id"),
+            "started_at": _column(frame, "started_at"),
+            "rank": [_technique_rank(k or t) for k, t in zip(kinds, frame["technique"], strict=True)],
+            "read": range(len(frame)),
+        }
+    )
+    order = ["job_index", "run_id", "started_at", "rank", "read"]
+    ordered = keys.sort_values(order, na_position="last", kind="stable")
+    return {job: i for i, job in enumerate(ordered["job_id"].drop_duplicates())}
+
+
+def is_fp32_baseline(row: pd.Series, kind: str = "fp32") -> bool:
+    """Whether ``row`` is the fp32 (or, with ``kind``, the fp32_optimized) model itself."""
+    technique_kind = row.get("technique_kind")
+    if isinstance(technique_kind, str) and technique_kind:
+        return technique_kind == kind
+    return row.get("technique") == kind
+
+
 def aggregate_repeats(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per ``job_id``: medians of the ok repeats, ``repeats`` and ``throughput_rel_std`` added.
 
@@ -49,6 +83,7 @@ def aggregate_repeats(frame: pd.DataFrame) -> pd.DataFrame:
     none keeps its last row, so the reported error is the latest one. Repeats are folded only over the
     eval examples of the latest ok row (``eval_digest``): a median never mixes two evaluation sets.
     """
+    positions = suite_positions(frame)
     rows = []
     for _, group in frame.groupby("job_id", sort=False):
         ok = group[group["status"] == "ok"]
@@ -71,7 +106,7 @@ def aggregate_repeats(frame: pd.DataFrame) -> pd.DataFrame:
         rows.append(row)
     out = pd.DataFrame(rows).reset_index(drop=True)
     out["method"] = [method_label(t, s) for t, s in zip(out["technique"], out["strategy"], strict=True)]
-    out["technique_rank"] = [_technique_rank(t) for t in out["technique"]]
+    out["suite_position"] = [positions[j] for j in out["job_id"]]
     return out
 
 
@@ -85,6 +120,13 @@ def relative_std(values: pd.Series) -> float:
 
 def _technique_rank(technique: object) -> int:
     return TECHNIQUE_ORDER.index(technique) if technique in TECHNIQUE_ORDER else len(TECHNIQUE_ORDER)
+
+
+def _column(frame: pd.DataFrame, name: str) -> list[str | None]:
+    """String values of ``name`` (None where missing), so mixed null kinds sort together."""
+    if name not in frame.columns:
+        return [None] * len(frame)
+    return [None if _missing(v) else str(v) for v in frame[name]]
 
 
 def _missing(value: object) -> bool:

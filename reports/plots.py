@@ -1,4 +1,4 @@
-"""PNG charts for the report: a Pareto plot per model and the tuning cost per strategy.
+"""PNG charts for the report: a Pareto plot per model, the tuning cost per strategy and the strategy summary.
 
 Uses the Agg backend explicitly so rendering works headless and never opens a window.
 """
@@ -60,8 +60,9 @@ def tuning_cost_plot(jobs: pd.DataFrame, path: Path) -> Path | None:
     tuned = tuned.dropna(subset=["tuning_seconds"], how="all")
     if tuned.empty:
         return None
-    strategies = sorted(tuned["strategy"].astype(str).unique())
-    models = sorted(tuned["model"].astype(str).unique())
+    # in the order the jobs come (the report passes them in suite order)
+    strategies = list(dict.fromkeys(tuned["strategy"].astype(str)))
+    models = list(dict.fromkeys(tuned["model"].astype(str)))
     fig, axes = plt.subplots(1, 2, figsize=(max(8, 1.6 * len(strategies) + 5), 4.5), dpi=110)
     width = 0.8 / len(models)
     any_failed = False
@@ -96,6 +97,63 @@ def tuning_cost_plot(jobs: pd.DataFrame, path: Path) -> Path | None:
         handles.append(Patch(facecolor="white", edgecolor="black", hatch="///"))
         labels.append("no passing plan (failed/timeout)")
     axes[1].legend(handles, labels, title="model", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def strategy_plot(tuned: pd.DataFrame, path: Path) -> Path | None:
+    """Criterion met per strategy (bars, "k/n") beside trials against speedup of each finished tuned job.
+
+    ``tuned`` is ``StrategySummary.frame``: columns ``strategy_label``, ``met``, ``finished``, ``trials``,
+    ``speedup_vs_fp32``. A job that did not meet the criterion is a hollow marker; one that did not finish
+    has no speedup and shows only in the bars (its n). None without tuned jobs.
+    """
+    if tuned.empty:
+        return None
+    strategies = list(dict.fromkeys(tuned["strategy_label"].astype(str)))
+    fig, (bars_ax, scatter_ax) = plt.subplots(1, 2, figsize=(max(9, 1.2 * len(strategies) + 6), 4.5), dpi=110)
+    rates, labels = [], []
+    for strategy in strategies:
+        group = tuned[tuned["strategy_label"] == strategy]
+        met, n = int(group["met"].sum()), len(group)
+        rates.append(100.0 * met / n)
+        labels.append(f"{met}/{n}")
+    bars = bars_ax.bar(
+        range(len(strategies)), rates, color=[f"C{i}" for i in range(len(strategies))], edgecolor="black"
+    )
+    bars_ax.bar_label(bars, labels=labels, fontsize=8, padding=2)
+    bars_ax.set_xticks(range(len(strategies)), strategies, rotation=20 if len(strategies) > 5 else 0)
+    bars_ax.set_ylim(0, 115)
+    bars_ax.set_ylabel("jobs that met the accuracy criterion [%]")
+    bars_ax.set_title("criterion met by strategy")
+    bars_ax.grid(True, axis="y", alpha=0.3)
+
+    finished = tuned[tuned["finished"]].dropna(subset=["trials", "speedup_vs_fp32"])
+    for i, strategy in enumerate(strategies):
+        group = finished[finished["strategy_label"] == strategy]
+        label = strategy
+        for met, face in ((True, f"C{i}"), (False, "none")):
+            part = group[group["met"] == met]
+            if len(part):
+                scatter_ax.scatter(
+                    part["trials"], part["speedup_vs_fp32"], s=48, facecolors=face, edgecolors=f"C{i}", lw=1.4,
+                    label=label, zorder=3,
+                )  # fmt: skip
+                label = None
+    if len(finished) and finished["trials"].max() / max(finished["trials"].min(), 1) > 20:
+        scatter_ax.set_xscale("log")
+    scatter_ax.margins(0.12)
+    scatter_ax.axhline(1.0, color="grey", lw=0.6)
+    scatter_ax.set_xlabel("trials")
+    scatter_ax.set_ylabel("speedup vs fp32 [x]")
+    scatter_ax.set_title("trials vs speedup (hollow: criterion not met)")
+    scatter_ax.grid(True, alpha=0.3)
+    if len(finished):
+        scatter_ax.legend(title="strategy", fontsize=8)
+    else:
+        scatter_ax.text(0.5, 0.5, "no tuned job finished", ha="center", va="center", transform=scatter_ax.transAxes)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

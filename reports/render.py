@@ -13,9 +13,11 @@ import pandas as pd
 from jinja2 import Environment as Jinja
 from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
 
+from .cells import MISSING, fmt
 from .environment import summarize_environment
-from .frame import aggregate_repeats, fp32_ops_count, load_results
-from .plots import pareto_plot, tuning_cost_plot
+from .frame import aggregate_repeats, fp32_ops_count, is_fp32_baseline, load_results
+from .plots import pareto_plot, strategy_plot, tuning_cost_plot
+from .strategies import AGGREGATE_HEADER, ROW_HEADER, strategy_summary
 
 TEMPLATES = Path(__file__).with_name("templates")
 TABLE_HEADER = (
@@ -33,11 +35,24 @@ TABLE_HEADER = (
 )
 
 
+# Left-aligned (text) columns of the HTML and Markdown tables; every other column holds numbers.
+TEXT_COLUMNS = frozenset(
+    {"Optimization method", "Notes", "Model", "Framework", "Technique", "Strategy", "Met criterion"}
+)
+
+
+@dataclass(frozen=True)
+class TableRow:
+    cells: list[str]
+    failed: bool = False  # the job did not finish ok: the row says so (Notes) instead of going missing
+
+
 @dataclass(frozen=True)
 class ModelSection:
     title: str
     slug: str
-    rows: list[list[str]]
+    rows: list[TableRow]  # every job of the table in suite order, failed ones included
+    n_ok: int
     failed: list[dict[str, str]]
     pareto_png: str | None
     max_repeats: int
@@ -53,26 +68,27 @@ class ReportFiles:
 
 def write_report(results: pd.DataFrame | str | os.PathLike, out_dir: str | os.PathLike) -> ReportFiles:
     """Render ``report.md``, ``report.html`` and the PNGs they show into ``out_dir`` (created)."""
-    jobs = aggregate_repeats(load_results(results))
+    jobs = aggregate_repeats(load_results(results)).sort_values("suite_position", kind="stable")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     images: list[Path] = []
     sections = []
-    for (model, framework), by_model in jobs.groupby(["model", _framework_key(jobs)], sort=True, dropna=False):
+    for (model, framework), by_model in jobs.groupby(["model", _framework_key(jobs)], sort=False, dropna=False):
         for suffix, group in eval_sets(by_model):  # one table per set of eval examples
             title = (f"{model} ({framework})" if framework else str(model)) + suffix
             slug = _slug(title)
-            group = group.sort_values(["technique_rank", "method"], kind="stable")
-            png = pareto_plot(group, f"{title}: accuracy loss vs speedup", out / f"pareto_{slug}.png")
+            shown = fp32_speedups_by_definition(group)
+            png = pareto_plot(shown, f"{title}: accuracy loss vs speedup", out / f"pareto_{slug}.png")
             if png:
                 images.append(png)
-            ok = group[group["status"] == "ok"]
+            ok = group["status"] == "ok"
             sections.append(
                 ModelSection(
                     title=title,
                     slug=slug,
-                    rows=[table_row(row) for _, row in ok.iterrows()],
-                    failed=[_failure(row) for _, row in group[group["status"] != "ok"].iterrows()],
+                    rows=[TableRow(table_row(row), row["status"] != "ok") for _, row in shown.iterrows()],
+                    n_ok=int(ok.sum()),
+                    failed=[_failure(row) for _, row in group[~ok].iterrows()],
                     pareto_png=png.name if png else None,
                     max_repeats=int(group["repeats"].max()),
                 )
@@ -80,10 +96,18 @@ def write_report(results: pd.DataFrame | str | os.PathLike, out_dir: str | os.Pa
     cost_png = tuning_cost_plot(jobs, out / "tuning_cost.png")
     if cost_png:
         images.append(cost_png)
+    summary = strategy_summary(jobs)
+    strategy_png = strategy_plot(summary.frame, out / "strategies.png") if summary else None
+    if strategy_png:
+        images.append(strategy_png)
     context = {
         "header": TABLE_HEADER,
         "sections": sections,
         "cost_png": cost_png.name if cost_png else None,
+        "strategies": summary,
+        "strategy_header": ROW_HEADER,
+        "aggregate_header": AGGREGATE_HEADER,
+        "strategy_png": strategy_png.name if strategy_png else None,
         "env": summarize_environment(jobs),
         "run_ids": sorted({str(r) for r in jobs["run_id"].dropna()}),
         "n_jobs": len(jobs),
@@ -115,40 +139,67 @@ def eval_sets(group: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     return out
 
 
+def fp32_speedups_by_definition(jobs: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``jobs`` for display: the fp32 row's speedup vs fp32 (and the fp32_optimized row's speedup
+    vs fp32 optimized) is 1 by definition. Both are measured A/B against the model itself, so noise can make
+    them read 0.98; the measured value stays in ``self_speedup_measured`` (a note) and in the results."""
+    shown = jobs.copy()
+    shown["self_speedup_measured"] = math.nan
+    for column, kind in (("speedup_vs_fp32", "fp32"), ("speedup_vs_fp32_optimized", "fp32_optimized")):
+        self_rows = [row["status"] == "ok" and is_fp32_baseline(row, kind) for _, row in shown.iterrows()]
+        mask = pd.Series(self_rows, index=shown.index, dtype=bool)
+        shown.loc[mask, "self_speedup_measured"] = shown.loc[mask, column]
+        shown.loc[mask, column] = 1.0
+    return shown
+
+
 def table_row(row: pd.Series) -> list[str]:
     """One seed-002 table row as display strings; unknown values show as an em dash."""
     ops = fp32_ops_count(row.get("fp32_ops"))
     return [
         str(row["method"]),
-        _fmt(row["accuracy"], "{:.4f}"),
-        _fmt(100.0 * row["relative_loss"], "{:.2f}"),
-        _fmt(row["tuning_seconds"], "{:.2f}"),
-        _fmt(row["trials"], "{:.0f}"),
-        _fmt(row["latency_ms_p50"], "{:.3f}"),
-        _fmt(row["speedup_vs_fp32"], "{:.2f}"),
-        _fmt(row["speedup_vs_fp32_optimized"], "{:.2f}"),
-        "—" if ops is None else str(ops),
+        fmt(row["accuracy"], "{:.4f}"),
+        fmt(100.0 * row["relative_loss"], "{:.2f}"),
+        fmt(row["tuning_seconds"], "{:.2f}"),
+        fmt(row["trials"], "{:.0f}"),
+        fmt(row["latency_ms_p50"], "{:.3f}"),
+        fmt(row["speedup_vs_fp32"], "{:.2f}"),
+        fmt(row["speedup_vs_fp32_optimized"], "{:.2f}"),
+        MISSING if ops is None else str(ops),
         _training(row),
         _notes(row),
     ]
 
 
 def _training(row: pd.Series) -> str:
-    seconds = _fmt(row.get("train_seconds"), "{:.1f}")
-    epochs = _fmt(row.get("train_epochs"), "{:.0f}")
-    return seconds if epochs == "—" else f"{seconds} ({epochs} ep)"
+    seconds = fmt(row.get("train_seconds"), "{:.1f}")
+    epochs = fmt(row.get("train_epochs"), "{:.0f}")
+    return seconds if epochs == MISSING else f"{seconds} ({epochs} ep)"
 
 
 def _notes(row: pd.Series) -> str:
-    """Sparsity of pruned models; whether bf16/fp16 runs natively or is emulated (no speedup expected)."""
+    """A job that did not finish or did not meet its criterion; sparsity of pruned models; whether bf16/fp16
+    runs natively or is emulated (no speedup expected); what a baseline's A/B against itself measured."""
     notes = []
-    sparsity = _fmt(row.get("sparsity"), "{:.1%}")
-    if sparsity != "—":
+    status = str(row["status"])
+    if status != "ok":
+        notes.append("failed" if status == "failed" else f"failed: {status}")
+    elif _is_false(row.get("met_criterion")):
+        notes.append("criterion not met")
+    sparsity = fmt(row.get("sparsity"), "{:.1%}")
+    if sparsity != MISSING:
         notes.append(f"sparsity {sparsity}")
     verdict = row.get("hardware_verdict")
     if isinstance(verdict, str) and verdict:
         notes.append(verdict.split(":", 1)[0])  # "native bf16" / "emulated"
-    return "; ".join(notes) or "—"
+    measured = fmt(row.get("self_speedup_measured"), "{:.2f}")
+    if measured not in (MISSING, "1.00"):
+        notes.append(f"1.00 by definition (A/B vs itself: {measured})")
+    return "; ".join(notes) or MISSING
+
+
+def _is_false(value: object) -> bool:
+    return value is not None and not pd.isna(value) and not bool(value)
 
 
 def _failure(row: pd.Series) -> dict[str, str]:
@@ -159,14 +210,6 @@ def _failure(row: pd.Series) -> dict[str, str]:
 
 def _framework_key(jobs: pd.DataFrame) -> pd.Series:
     return jobs["framework"].fillna("").astype(str)
-
-
-def _fmt(value: object, pattern: str) -> str:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return "—"
-    return "—" if math.isnan(number) else pattern.format(number)
 
 
 def _slug(text: str) -> str:
@@ -191,4 +234,5 @@ def _jinja(autoescape: bool) -> Jinja:
         keep_trailing_newline=True,
     )
     env.filters["md"] = _md_cell
+    env.filters["numeric"] = lambda header: [name not in TEXT_COLUMNS for name in header]
     return env

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..algorithms.pruning.patterns import parse_pattern
-from ..errors import ConfigError, UnknownKeyError
+from ..errors import ConfigError
 from . import checks as ck
 from .base import Config, nested
 from .frozen import FrozenDict, freeze
@@ -50,17 +50,8 @@ def _pruner_list(field_name: str, value: Any) -> tuple:
         value = [value]
     if not isinstance(value, (list, tuple)):
         raise ConfigError(field_name, value, "a list of pruner dicts")
-    out = []
-    for i, pruner in enumerate(value):
-        where = f"{field_name}[{i}]"
-        if not isinstance(pruner, Mapping):
-            raise ConfigError(where, pruner, f"a dict with keys from {sorted(PRUNER_KEYS)}")
-        entry = {}
-        for key, val in pruner.items():
-            if key not in PRUNER_KEYS:
-                raise UnknownKeyError(where, key, PRUNER_KEYS)
-            entry[key] = PRUNER_KEYS[key](f"{where}.{key}", val)
-        out.append(freeze(entry))
+    pruner = ck.keyed(PRUNER_KEYS)
+    out = [pruner(f"{field_name}[{i}]", entry) for i, entry in enumerate(value)]
     return tuple(out) if out else (FrozenDict(),)
 
 

@@ -55,18 +55,20 @@ class LocalExecutor(Executor):
         started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         start = time.perf_counter()
         status, error = None, None
-        with open(log_file, "wb") as log:
+        with open(log_file, "wb") as log, self._lock:
+            if self._cancelled:  # Ctrl-C came before this job started: start nothing
+                return failure_row(job, "crashed", _death_reason(None, True), started_at=started_at,
+                                   wall_seconds=0.0, cpus=cpus)  # fmt: skip
             proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+            self._live[proc.pid] = proc
+        try:
+            proc.wait(timeout=job.timeout_s)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            status, error = "timeout", f"killed after the per-job limit of {job.timeout_s:g} s"
+        finally:
             with self._lock:
-                self._live[proc.pid] = proc
-            try:
-                proc.wait(timeout=job.timeout_s)
-            except subprocess.TimeoutExpired:
-                _kill_group(proc)
-                status, error = "timeout", f"killed after the per-job limit of {job.timeout_s:g} s"
-            finally:
-                with self._lock:
-                    self._live.pop(proc.pid, None)
+                self._live.pop(proc.pid, None)
         wall = time.perf_counter() - start
         if status is None and row_file.exists() and proc.returncode == 0:
             row = row_from_dict(json.loads(row_file.read_text()))

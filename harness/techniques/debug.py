@@ -16,6 +16,7 @@ def debug_crash(ctx) -> Compressed:
 @register_technique("debug_sleep", debug=True)
 def debug_sleep(ctx) -> Compressed:
     seconds = os.environ.get("HARNESS_DEBUG_SLEEP_S", ctx.technique.options.get("seconds", 3600))
+    (ctx.workspace / "sleeping").write_text(str(os.getpid()))  # tests wait for this, not for a guessed delay
     time.sleep(float(seconds))
     return Compressed(model=ctx.fp32_model)
 

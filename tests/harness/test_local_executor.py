@@ -86,10 +86,9 @@ def test_resume_after_sigkill_skips_finished_jobs(harness_env, tmp_path):
     cmd = [sys.executable, "-m", "harness.run_cli", str(suite), "--results", str(results), "--no-progress"]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 120
-    while not list(results.glob("*__mlp_digits_onnxrt_first.parquet")):
-        assert proc.poll() is None and time.monotonic() < deadline, "first job never finished"
+    while not list(results.glob("_work/*/sleeping")):  # the first job is done, the hanging one asleep
+        assert proc.poll() is None and time.monotonic() < deadline, "the hanging job never started"
         time.sleep(0.2)
-    time.sleep(1.0)  # the sleeping job is running now
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     first = load_results(results)
@@ -129,10 +128,10 @@ def test_interrupt_keeps_finished_rows_and_records_nothing_for_the_killed_job(ha
     cmd = [sys.executable, "-m", "harness.run_cli", str(suite), "--results", str(results), "--no-progress"]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 120
-    while not list(results.glob("*__mlp_digits_onnxrt_first.parquet")):
-        assert proc.poll() is None and time.monotonic() < deadline, "first job never finished"
+    while not list(results.glob("_work/*/sleeping")):  # the hanging job is asleep: no guessed delay
+        assert proc.poll() is None and time.monotonic() < deadline, "the hanging job never started"
         time.sleep(0.2)
-    time.sleep(1.0)
+    assert list(results.glob("*__mlp_digits_onnxrt_first.parquet"))
     proc.send_signal(sig)
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 130, out

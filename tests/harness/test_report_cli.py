@@ -51,3 +51,11 @@ def test_report_command_writes_files(tmp_path, capsys):
     assert "tuned (mse)" in (tmp_path / "out" / "report.md").read_text()
     assert main(["report", str(tmp_path / "nope"), "-o", str(tmp_path / "out2")]) == 2
     assert "results not found" in capsys.readouterr().err
+
+
+def test_report_strict_writes_the_report_then_fails_on_failed_jobs(tmp_path, capsys):
+    results = write_run(tmp_path / "results", status="crashed")
+    assert main(["report", results, "-o", str(tmp_path / "lenient")]) == 0
+    assert main(["report", results, "-o", str(tmp_path / "out"), "--strict"]) == 1
+    assert (tmp_path / "out" / "report.md").exists() and (tmp_path / "out" / "report.html").exists()
+    assert "1 job(s) did not finish ok: m-tuned-mse" in capsys.readouterr().err

@@ -24,11 +24,15 @@ SEED_002 = [
 ]
 
 
-def build_rows(model: str = "resnet50_v2", framework: str = "mxnet", run_id: str = "run-1") -> list[dict]:
+def build_rows(
+    model: str = "resnet50_v2", framework: str = "mxnet", run_id: str = "run-1", start: int = 0
+) -> list[dict]:
+    """One row per SEED_002 job, started one second apart from ``start`` seconds after midnight (suite order)."""
     fp32_acc, fp32_lat, opt_lat = 0.7699, 316.50, 147.77
     rows = []
-    for technique, strategy, status, acc, lat, cost, trials, ops, error in SEED_002:
+    for i, (technique, strategy, status, acc, lat, cost, trials, ops, error) in enumerate(SEED_002):
         ok = status == "ok"
+        started = start + i
         rows.append(
             {
                 "schema_version": SCHEMA_VERSION,
@@ -37,7 +41,9 @@ def build_rows(model: str = "resnet50_v2", framework: str = "mxnet", run_id: str
                 "model": model,
                 "framework": framework,
                 "technique": technique,
+                "technique_kind": technique,
                 "strategy": strategy,
+                "met_criterion": ok if technique == "tuned" else None,
                 "status": status,
                 "error": error,
                 "accuracy": acc,
@@ -64,7 +70,7 @@ def build_rows(model: str = "resnet50_v2", framework: str = "mxnet", run_id: str
                 "cores_used": 16,
                 "python": "3.11.7",
                 "hostname": "bench-1",
-                "started_at": "2024-01-01T00:00:00Z",
+                "started_at": f"2024-01-01T00:{started // 60:02d}:{started % 60:02d}Z",
                 "wall_seconds": 10.0,
             }
         )
@@ -74,7 +80,7 @@ def build_rows(model: str = "resnet50_v2", framework: str = "mxnet", run_id: str
 @pytest.fixture
 def results_frame() -> pd.DataFrame:
     """Two models, seed-002 numbers, two failed jobs each."""
-    return pd.DataFrame(build_rows() + build_rows(model="bert_mini", framework="torch"))
+    return pd.DataFrame(build_rows() + build_rows(model="bert_mini", framework="torch", start=len(SEED_002)))
 
 
 @pytest.fixture

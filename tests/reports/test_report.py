@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from harness.errors import ResultsError
-from reports.frame import aggregate_repeats, load_results
+from reports.frame import aggregate_repeats, load_results, method_label
 from reports.render import write_report
 
 
@@ -29,11 +29,12 @@ def test_report_writes_markdown_and_self_contained_html(results_dir, tmp_path):
     assert not re.search(r"""(src|href)=["'](?!data:)""", html), "HTML must not reference external files"
     assert "<link" not in html and "<script" not in html
     uris = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
-    assert len(uris) == 3  # two Pareto plots and the tuning cost chart
+    assert len(uris) == 4  # two Pareto plots, the tuning cost chart and the strategy summary chart
     assert all(base64.b64decode(u).startswith(b"\x89PNG") for u in uris)
     assert sorted(p.name for p in files.images) == [
         "pareto_bert_mini_torch.png",
         "pareto_resnet50_v2_mxnet.png",
+        "strategies.png",
         "tuning_cost.png",
     ]
     assert "(pareto_resnet50_v2_mxnet.png)" in md
@@ -54,8 +55,8 @@ def test_report_without_tuned_or_ok_jobs_still_renders(results_frame, tmp_path):
     only_failed = results_frame[results_frame["status"] != "ok"]
     files = write_report(only_failed, tmp_path / "out")
     assert "No successful jobs." in files.markdown.read_text()
-    # the timed-out bayesian search still cost time: only the cost chart remains
-    assert [p.name for p in files.images] == ["tuning_cost.png"]
+    # the timed-out bayesian search still cost time, and is a strategy that met nothing: no Pareto plot
+    assert [p.name for p in files.images] == ["tuning_cost.png", "strategies.png"]
 
 
 def test_unreadable_results_raise_an_actionable_error(tmp_path):
@@ -92,3 +93,73 @@ def test_rows_measured_on_other_eval_examples_get_their_own_table(results_frame,
     assert "## resnet50_v2 (mxnet) — 1000 eval examples (aaaaaaaa)" in big
     assert "| int8_entropy |" not in big and "| int8_minmax |" in big and "tuned (bayesian)" in big
     assert "| int8_entropy |" in rest and "| int8_minmax |" not in rest
+
+
+def table_methods(md: str, title: str) -> list[str]:
+    """The Optimization method cells of the table under ``## title``, top to bottom."""
+    section = md.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| Optim")]
+    return [row.split(" | ")[0][2:] for row in rows]
+
+
+def test_rows_and_sections_follow_the_suite_not_a_fixed_technique_order(results_frame, tmp_path):
+    """The harness runs jobs in suite order: rows come in the order jobs first started, whatever their kind."""
+    suite = [
+        "tuned (basic)", "tuned (mse)", "tuned (mycustom)", "tuned (bayesian)", "fp32", "fp32_optimized",
+        "int8_minmax", "int8_entropy", "int8_percentile", "dynamic",
+    ]  # fmt: skip  # this suite lists the tuned jobs first, and runs bert_mini before resnet50_v2
+    frame = results_frame.copy()
+    methods = [method_label(t, s) for t, s in zip(frame["technique"], frame["strategy"], strict=True)]
+    minute = (frame["model"] == "resnet50_v2").astype(int)
+    frame["started_at"] = [f"2024-01-01T00:{m:02d}:{suite.index(x):02d}Z" for m, x in zip(minute, methods, strict=True)]
+    # a later run repeats fp32 and int8_minmax: a rerun keeps the job's first place
+    rerun = frame[frame["technique"].isin(["fp32", "int8_minmax"])].assign(run_id="run-2")
+    frame = pd.concat([rerun, frame], ignore_index=True)  # read order is not what decides
+    md = write_report(frame, tmp_path / "out").markdown.read_text()
+    assert table_methods(md, "resnet50_v2 (mxnet)") == suite
+    assert table_methods(md, "bert_mini (torch)") == suite
+    assert md.index("## bert_mini (torch)") < md.index("## resnet50_v2 (mxnet)")
+    summary = md[md.index("### Tuned jobs") :]
+    assert summary.index("| bert_mini |") < summary.index("| resnet50_v2 |")
+
+
+def test_jobs_started_in_the_same_second_fall_back_to_the_technique_kind_order(results_frame, tmp_path):
+    frame = results_frame[results_frame["model"] == "resnet50_v2"].iloc[::-1].assign(started_at="2024-01-01T00:00:00Z")
+    md = write_report(frame, tmp_path / "out").markdown.read_text()
+    methods = table_methods(md, "resnet50_v2 (mxnet)")
+    assert methods[:6] == ["fp32", "fp32_optimized", "int8_minmax", "int8_entropy", "int8_percentile", "dynamic"]
+    # the tuned jobs share a kind: read order (reversed here) decides among them
+    assert methods[6:] == ["tuned (bayesian)", "tuned (mycustom)", "tuned (mse)", "tuned (basic)"]
+
+
+def test_fp32_speedup_is_one_by_definition_and_the_measurement_is_kept(results_frame, tmp_path):
+    frame = results_frame.copy()
+    fp32 = frame["technique"] == "fp32"
+    frame.loc[fp32, "speedup_vs_fp32"] = 0.98  # A/B against itself: noise
+    frame.loc[frame["technique"] == "fp32_optimized", "speedup_vs_fp32_optimized"] = 1.031
+    # a suite may call its baseline anything: the kind says it is fp32
+    frame.loc[fp32 & (frame["model"] == "bert_mini"), "technique"] = "baseline"
+    md = write_report(frame, tmp_path / "out").markdown.read_text()
+    assert "| fp32 | 0.7699 | 0.00 | 0.00 | 0 | 316.500 | 1.00 | 0.47 |" in md
+    assert "| baseline | 0.7699 | 0.00 | 0.00 | 0 | 316.500 | 1.00 | 0.47 |" in md
+    assert "1.00 by definition (A/B vs itself: 0.98)" in md
+    assert "| fp32_optimized | 0.7699 | 0.00 | 0.03 | 0 | 147.770 | 2.14 | 1.00 |" in md
+    assert "1.00 by definition (A/B vs itself: 1.03)" in md
+    assert " 0.98 |" not in md
+    jobs = aggregate_repeats(load_results(frame))
+    assert set(jobs.loc[jobs["technique_kind"] == "fp32", "speedup_vs_fp32"]) == {0.98}  # the data is untouched
+
+
+def test_job_index_is_the_suite_order_whatever_the_start_times():
+    from reports.frame import suite_positions
+
+    frame = pd.DataFrame(
+        {
+            "job_id": ["b", "a", "c"],
+            "technique": ["int8_minmax", "fp32", "tuned"],
+            "job_index": [1, 2, 0],
+            "run_id": ["r", "r", "r"],
+            "started_at": ["2026-01-01T00:00:00", "2026-01-01T00:00:01", "2026-01-01T00:00:02"],
+        }
+    )
+    assert suite_positions(frame) == {"c": 0, "b": 1, "a": 2}
