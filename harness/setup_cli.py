@@ -16,6 +16,8 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
+COMMANDS = {"numactl": ("numactl",), "chromium": ("chromium", "chromium-browser")}  # found on PATH
+
 
 @dataclass(frozen=True)
 class Requirement:
@@ -24,17 +26,19 @@ class Requirement:
     why: str
 
     def present(self) -> bool:
-        if self.name == "numactl":
-            return shutil.which("numactl") is not None
+        if self.name in COMMANDS:
+            return any(shutil.which(exe) for exe in COMMANDS[self.name])
         from models.datasets import is_available
 
         return is_available(self.name)
 
 
-def requirements() -> list[Requirement]:
+def requirements(browser: bool = False) -> list[Requirement]:
     from models.dataset_sources import DATASETS
 
     needed = [Requirement("numactl", "numactl", "pins benchmark processes to cores")]
+    if browser:
+        needed.append(Requirement("chromium", "chromium", "headless browser of the HTML report test (slow set)"))
     needed += [
         Requirement(info.name, info.debian, f"dataset of the zoo: {info.description}")
         for info in DATASETS.values()
@@ -58,9 +62,10 @@ def apt_install(packages: list[str]) -> int:
 
 
 def cmd_setup(args: argparse.Namespace) -> int:
-    missing = [req for req in requirements() if not req.present()]
+    wanted = requirements(browser=args.browser)
+    missing = [req for req in wanted if not req.present()]
     if not missing:
-        print("harness setup: everything is present (" + ", ".join(r.name for r in requirements()) + ")")
+        print("harness setup: everything is present (" + ", ".join(r.name for r in wanted) + ")")
         return 0
     packages = sorted({req.debian for req in missing})
     for req in missing:
@@ -88,5 +93,6 @@ def add_setup_command(subparsers: argparse._SubParsersAction) -> argparse.Argume
         "(as root); otherwise print the commands and exit 1.",
     )
     parser.add_argument("--check", action="store_true", help="only report what is missing (exit 1 if anything is)")
+    parser.add_argument("--browser", action="store_true", help="also chromium, for the HTML report's browser test")
     parser.set_defaults(func=cmd_setup)
     return parser

@@ -54,3 +54,11 @@ def test_check_only_reports(monkeypatch):
     installs: list = []
     _fake(monkeypatch, set(), root=True, installs=installs)
     assert harness_main(["setup", "--check"]) == 1 and installs == []
+
+
+def test_browser_adds_chromium_for_the_slow_set(monkeypatch, capsys):
+    assert "chromium" not in {r.name for r in setup_cli.requirements()}
+    assert ("chromium", "chromium") in {(r.name, r.debian) for r in setup_cli.requirements(browser=True)}
+    _fake(monkeypatch, {r.name for r in setup_cli.requirements()}, root=False)
+    assert harness_main(["setup", "--browser"]) == 1
+    assert "apt-get install -y chromium" in capsys.readouterr().err
