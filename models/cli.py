@@ -104,11 +104,12 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     missed = []
     for i, entry in enumerate(entries, 1):
         cached = entry.is_cached(args.framework, args.cache_dir) and not args.force
-        doing = ("verifying" if args.verify else "loading") if cached else "training (may take minutes)"
+        making = f"deriving from {entry.parent.name}" if entry.parent else "training (may take minutes)"
+        doing = ("verifying" if args.verify else "loading") if cached else making
         print(f"[{i}/{len(entries)}] {entry.name} ({args.framework}): {doing} ...", file=sys.stderr, flush=True)
         result = entry.prepare(args.framework, cache_dir=args.cache_dir, force=args.force, verify=args.verify)
         status = "ok" if result.accuracy_ok else "MISSED"
-        source = "cache" if result.from_cache else "trained"
+        source = "cache" if result.from_cache else ("derived" if entry.parent else "trained")
         print(
             f"{entry.name:<20} {args.framework:<6} {entry.metric} {result.accuracy:.4f} "
             f"(expected {result.expected_accuracy:.3f}±{result.tolerance:.3f}, {status})  "

@@ -70,6 +70,8 @@ class EntryDefinition:
     tags: tuple[str, ...] = ()
     # Accuracy can differ a little per framework (different init/optimizer numerics).
     expected_by_framework: Mapping[str, float] = field(default_factory=dict)
+    # A variant is not trained: its torch builder turns the parent's trained model into it (models.outliers).
+    parent: EntryDefinition | None = None
 
     def __post_init__(self) -> None:
         # Freeze the mappings: entries are shared module-level objects and must not be mutated.
@@ -91,6 +93,8 @@ class EntryDefinition:
             problems.append("expected_accuracy must be in (0, 1] and tolerance in [0, 1)")
         if "seed" not in self.recipe:
             problems.append("recipe needs a 'seed'")
+        if self.parent is not None and self.parent.dataset != self.dataset:
+            problems.append(f"a variant keeps its parent's dataset {self.parent.dataset!r}")
         if problems:
             raise EntryDefinitionError(f"model {self.name!r}: " + "; ".join(problems))
 
@@ -126,6 +130,8 @@ class EntryDefinition:
         }
         if framework == "onnxrt":
             identity["opset"] = ONNX_OPSET
+        if self.parent is not None:  # retraining the parent must invalidate its variants
+            identity["parent"] = self.parent.cache_identity("torch")
         return identity
 
     def cache_key(self, framework: str = "torch") -> str:

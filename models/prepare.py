@@ -66,6 +66,12 @@ def prepare(
     if parent is not None:
         fw.export(entry, parent.model, paths.weights, opset=ONNX_OPSET)
         model, train_seconds = str(paths.weights), parent.train_seconds
+    elif entry.parent is not None:
+        # A variant is derived, not trained: its builder transforms the parent's trained weights.
+        base = prepare(entry.parent, framework, directory, force=force)
+        model, train_seconds = fw.derive(entry, base.model), base.train_seconds
+        with cache.atomic_path(paths.weights) as tmp:
+            fw.save(entry, model, tmp)
     else:
         model = fw.train(entry, fw.build(entry))
         train_seconds = time.perf_counter() - t0

@@ -2,7 +2,8 @@
 
 Adapters are modules imported on first use, so a missing framework only matters when asked for.
 Each exposes: NAME, SUFFIX, versions(), build(entry), train(entry, model), save(entry, model, path),
-load(entry, path), predict_fn(model).
+load(entry, path), predict_fn(model); torch also derive(entry, parent_model), which makes a variant entry
+(``entry.parent``) from its parent's trained model.
 """
 
 from __future__ import annotations

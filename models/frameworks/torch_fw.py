@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -44,6 +45,12 @@ def to_tensors(x: Inputs) -> tuple[tuple[torch.Tensor, ...], dict[str, torch.Ten
 def build(entry: EntryDefinition) -> nn.Module:
     torch.manual_seed(int(entry.recipe["seed"]))
     return resolve(entry.builders["torch"])(entry)
+
+
+def derive(entry: EntryDefinition, parent_model: nn.Module) -> nn.Module:
+    """A variant entry (``entry.parent``) from its parent's trained model, which is left untouched."""
+    torch.manual_seed(int(entry.recipe["seed"]))
+    return resolve(entry.builders["torch"])(entry, base=copy.deepcopy(parent_model)).eval()
 
 
 def predict_fn(model: nn.Module) -> Callable[[Inputs], np.ndarray]:
