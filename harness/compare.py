@@ -19,7 +19,7 @@ from compressor.errors import did_you_mean_hint
 from reports.frame import aggregate_repeats, method_label
 
 from .errors import CheckSyntaxError
-from .results import results_frame
+from .results import is_missing, results_frame
 
 DEFAULT_NOISE_K = 3.0
 __all__ = ["CheckSyntaxError", "Check", "Comparison", "compare", "parse_check"]
@@ -62,7 +62,7 @@ class Check:
     def evaluate(self, base: float, cur: float, spread: float = math.nan, noise_k: float = DEFAULT_NOISE_K) -> Outcome:
         """Compare one job's baseline and current value; ``spread`` is the relative run-to-run std."""
         spec = METRICS[self.metric]
-        if _nan(base) or _nan(cur):
+        if is_missing(base) or is_missing(cur):
             return Outcome("not comparable", f"{self.metric}: missing value ({_show(base)} -> {_show(cur)})")
         sign = 1.0 if spec.higher_is_better else -1.0
         worse = sign * (base - cur)  # > 0 means worse, in column units
@@ -75,7 +75,7 @@ class Check:
             change, limit, unit = worse * spec.scale, self.threshold, f" {spec.unit}"
             shown = change
         noise_note = ""
-        if spec.noisy and not _nan(spread):
+        if spec.noisy and not is_missing(spread):
             noise = noise_k * spread if self.relative else noise_k * spread * abs(base) * spec.scale
             if noise > limit:
                 limit = noise
@@ -183,7 +183,7 @@ def pooled_spread(frames: list[pd.DataFrame]) -> float:
     num = den = 0.0
     for frame in frames:
         for std, n in zip(frame["throughput_rel_std"], frame["throughput_n"], strict=True):
-            if not _nan(std) and n >= 2:
+            if not is_missing(std) and n >= 2:
                 num += (n - 1) * std * std
                 den += n - 1
     return math.sqrt(num / den) if den else math.nan
@@ -194,9 +194,9 @@ def _job_spread(b: pd.Series, c: pd.Series, fallback: float) -> float:
     machine and the run, and one job's few rounds can understate it (seen: a 5.02% "regression" between
     two runs of identical code whose rounds varied by under 1.7%)."""
     spread = pooled_spread([pd.DataFrame([b]), pd.DataFrame([c])])
-    if _nan(spread):
+    if is_missing(spread):
         return fallback
-    return spread if _nan(fallback) else max(spread, fallback)
+    return spread if is_missing(fallback) else max(spread, fallback)
 
 
 def _compare_job(job_id, b, c, checks, noise_k, fallback) -> JobComparison:
@@ -230,7 +230,11 @@ def _compare_job(job_id, b, c, checks, noise_k, fallback) -> JobComparison:
 
 
 def _evaluate(check: Check, b: pd.Series, c: pd.Series, spread: float, noise_k: float) -> Outcome:
-    if check.metric == "accuracy" and not _nan(b.get("eval_digest")) and b.get("eval_digest") != c.get("eval_digest"):
+    if (
+        check.metric == "accuracy"
+        and not is_missing(b.get("eval_digest"))
+        and b.get("eval_digest") != c.get("eval_digest")
+    ):
         return Outcome(
             "not comparable",
             f"accuracy: measured on other eval examples ({_show_count(b)} vs {_show_count(c)}, digests "
@@ -241,27 +245,20 @@ def _evaluate(check: Check, b: pd.Series, c: pd.Series, spread: float, noise_k: 
 
 
 def _float(value: object) -> float:
-    return math.nan if _nan(value) else float(value)
+    return math.nan if is_missing(value) else float(value)
 
 
 def _show_count(row: pd.Series) -> str:
     n = row.get("eval_examples")
-    return "? examples" if _nan(n) else f"{int(n)} examples"
+    return "? examples" if is_missing(n) else f"{int(n)} examples"
 
 
 def _error(row: pd.Series) -> str:
     error = row.get("error")
-    return "no error recorded" if _nan(error) else str(error).splitlines()[0] if str(error) else "no error recorded"
-
-
-def _nan(value: object) -> bool:
-    if value is None:
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
+    return (
+        "no error recorded" if is_missing(error) else str(error).splitlines()[0] if str(error) else "no error recorded"
+    )
 
 
 def _show(value: float) -> str:
-    return "n/a" if _nan(value) else f"{value:.4g}"
+    return "n/a" if is_missing(value) else f"{value:.4g}"

@@ -214,7 +214,7 @@ def write_row(results_dir: str | os.PathLike, row: ResultRow | dict[str, Any]) -
 
 def write_frame(results_dir: str | os.PathLike, frame: pd.DataFrame, name: str = "part-0") -> Path:
     """Write the rows of ``frame`` (each checked like a ``ResultRow``; missing columns null) as one file."""
-    rows = [row_dict({k: (None if _is_missing(v) else v) for k, v in rec.items()}) for rec in frame.to_dict("records")]
+    rows = [row_dict({k: (None if is_missing(v) else v) for k, v in rec.items()}) for rec in frame.to_dict("records")]
     directory = Path(results_dir)
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / f"{name}.parquet"
@@ -222,10 +222,15 @@ def write_frame(results_dir: str | os.PathLike, frame: pd.DataFrame, name: str =
     return target
 
 
-def _is_missing(value: Any) -> bool:
+def is_missing(value: Any) -> bool:
+    """None, NaN, pd.NA or NaT: a missing cell. Lists and arrays are values, never missing."""
+    import pandas as pd
+
+    if value is None:
+        return True
     try:
-        return value is None or bool(value != value)  # None or NaN
-    except (TypeError, ValueError):  # arrays and the like are values
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # lists/arrays are not missing
         return False
 
 

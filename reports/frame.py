@@ -12,7 +12,7 @@ import os
 
 import pandas as pd
 
-from harness.results import MEASURED_COLUMNS, results_frame
+from harness.results import MEASURED_COLUMNS, is_missing, results_frame
 
 # Only breaks ties of suite_positions (jobs started in the same second of one run): the kinds in bench-cpu's order.
 TECHNIQUE_ORDER = ("fp32", "fp32_optimized", "int8_minmax", "int8_entropy", "int8_percentile", "dynamic", "tuned")
@@ -25,14 +25,14 @@ def load_results(source: pd.DataFrame | str | os.PathLike) -> pd.DataFrame:
 
 def method_label(technique: str, strategy: object = None) -> str:
     """``tuned (mse)`` for a tuned job, the bare technique otherwise."""
-    if _missing(strategy) or strategy == "":
+    if is_missing(strategy) or strategy == "":
         return str(technique)
     return f"{technique} ({strategy})"
 
 
 def fp32_ops_count(value: object) -> int | None:
     """Number of ops kept in fp32 from the JSON list column; None when unknown."""
-    if _missing(value):
+    if is_missing(value):
         return None
     if isinstance(value, (list, tuple)):
         return len(value)
@@ -126,13 +126,4 @@ def _column(frame: pd.DataFrame, name: str) -> list[str | None]:
     """String values of ``name`` (None where missing), so mixed null kinds sort together."""
     if name not in frame.columns:
         return [None] * len(frame)
-    return [None if _missing(v) else str(v) for v in frame[name]]
-
-
-def _missing(value: object) -> bool:
-    if value is None:
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):  # lists/arrays are not missing
-        return False
+    return [None if is_missing(v) else str(v) for v in frame[name]]
