@@ -69,15 +69,21 @@ def _as_tuple(entry: Any, x: Any) -> tuple[np.ndarray, ...]:
     return (x,)
 
 
-def measure(predictors: dict[str, Any], batch: Any, settings: BenchSettings, iterations: int) -> dict[str, list[float]]:
+def measure(
+    predictors: dict[str, Any], batch: Any, settings: BenchSettings, iterations: int, *, rewarm: int | None = None
+) -> dict[str, list[float]]:
     """Alternating A/B rounds: each round times every predictor in turn (rotating the order), so slow
-    drifts of a shared machine hit all of them alike. Returns ms per run, warmup excluded."""
+    drifts of a shared machine hit all of them alike. Returns ms per run, warmup excluded.
+
+    The first round warms each predictor up with ``settings.warmup`` calls (at least one); later rounds with
+    ``rewarm`` calls (default: ``settings.warmup`` again)."""
     names = list(predictors)
     samples: dict[str, list[float]] = {name: [] for name in names}
     for round_index in range(settings.rounds):
         shift = round_index % len(names)
         for name in names[shift:] + names[:shift]:
-            warmup = settings.warmup if round_index else max(settings.warmup, 1)
+            later = settings.warmup if rewarm is None else rewarm
+            warmup = later if round_index else max(settings.warmup, 1)
             samples[name].extend(time_calls(predictors[name], batch, warmup=warmup, iterations=iterations))
     return samples
 
@@ -136,7 +142,12 @@ def compress(ctx: JobContext) -> Compressed:
 def validate(ctx: JobContext, compressed: Compressed) -> dict[str, Any]:
     """Accuracy of the measured model and of fp32 on the same examples."""
     fp32_accuracy = ctx.fp32_accuracy
-    accuracy = compressed.accuracy if compressed.accuracy is not None else ctx.eval_fn(compressed.model)
+    if compressed.accuracy is not None:
+        accuracy = compressed.accuracy
+    elif compressed.model is ctx.fp32_model:  # the fp32 row: the same model on the same examples
+        accuracy = fp32_accuracy
+    else:
+        accuracy = ctx.eval_fn(compressed.model)
     return {
         "accuracy": float(accuracy),
         "fp32_accuracy": float(fp32_accuracy),
@@ -152,15 +163,21 @@ def bench(ctx: JobContext, compressed: Compressed) -> dict[str, Any]:
     from models.evaluation import num_examples, take
 
     settings, rt = ctx.settings, ctx.runtime
-    predictors = {"model": rt.predictor(compressed.model), "fp32": ctx.fp32_predict}
+    is_fp32 = compressed.model is ctx.fp32_model  # timed once: its own baseline (speedup 1 by definition)
+    predictors = (
+        {"fp32": ctx.fp32_predict} if is_fp32 else {"model": rt.predictor(compressed.model), "fp32": ctx.fp32_predict}
+    )
     if ctx.framework == "onnxrt":
         predictors["fp32_optimized"] = rt.predictor(compressor.optimize_fp32(ctx.fp32_model))
     n = num_examples(ctx.eval_inputs)
     latency_batch = take(ctx.eval_inputs, np.arange(settings.batch_size) % n)
     lat = measure(predictors, latency_batch, settings, settings.iterations)
+    if is_fp32:
+        predictors["model"], lat["model"] = predictors["fp32"], lat["fp32"]
     tp_batch = take(ctx.eval_inputs, np.arange(settings.throughput_batch) % n)
     tp_iterations = max(3, settings.iterations // 5)
-    tp = measure({"model": predictors["model"]}, tp_batch, settings, tp_iterations)
+    # One predictor, already warm after the first round: a large batch needs no second warmup.
+    tp = measure({"model": predictors["model"]}, tp_batch, settings, tp_iterations, rewarm=1)
     per_round = [
         settings.throughput_batch / (statistics.median(tp["model"][i : i + tp_iterations]) / 1e3)
         for i in range(0, len(tp["model"]), tp_iterations)

@@ -54,6 +54,10 @@ log = logging.getLogger(__name__)
 CALIBRATION_FILE = "calibration.npz"
 # A strategy that keeps proposing evaluated plans is stuck; stop rather than spin.
 _MAX_REPEATS = 100
+# A trial's latency is a ranking signal, timed in about this many seconds: 20 calls of a small model, down
+# to 5 of a large one (a MiniLM on a 32-example batch spent 7 s per trial on 20 calls).
+LATENCY_BUDGET_S = 1.0
+_LATENCY_CALLS = (5, 20)
 
 
 class Tuner:
@@ -185,7 +189,7 @@ class Tuner:
         accuracy = self._accuracy(qmodel, f"trial {index}", baseline=False)
         if not math.isfinite(accuracy) and not self.performance_only:
             log.warning("trial %d: eval_func returned %s; recorded as a failed trial", index, accuracy)
-        latency = self._latency(qmodel, latency_batch)
+        latency = self._latency(qmodel, latency_batch, history.meta.fp32_latency_ms)
         size = int(self.backend.size_bytes(qmodel))
         baseline = history.meta.baseline_accuracy
         trial = Trial(
@@ -205,8 +209,18 @@ class Tuner:
             return math.nan
         return crit.as_accuracy(self.eval_func(model), where, finite=baseline)
 
-    def _latency(self, model, batch) -> float:
-        return math.nan if batch is None else float(self.backend.latency_ms(model, batch))
+    def _latency(self, model, batch, fp32_ms: float = math.nan) -> float:
+        """About LATENCY_BUDGET_S of timed calls (within _LATENCY_CALLS): a trial's count is sized by the fp32
+        baseline (int8 is rarely slower), the baseline's by one untimed-warmup probe call (twice the budget)."""
+        if batch is None:
+            return math.nan
+        budget_ms = LATENCY_BUDGET_S * 1e3
+        if not (math.isfinite(fp32_ms) and fp32_ms > 0):
+            fp32_ms = float(self.backend.latency_ms(model, batch, warmup=0, iterations=1))
+            budget_ms *= 2
+        fewest, most = _LATENCY_CALLS
+        calls = most if fp32_ms <= 0 else int(min(most, max(fewest, budget_ms // fp32_ms)))
+        return float(self.backend.latency_ms(model, batch, iterations=calls))
 
     def _latency_batch(self, batches):
         if self.latency_batch is not None:
