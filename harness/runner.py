@@ -163,17 +163,20 @@ def bench(ctx: JobContext, compressed: Compressed) -> dict[str, Any]:
     from models.evaluation import num_examples, take
 
     settings, rt = ctx.settings, ctx.runtime
-    is_fp32 = compressed.model is ctx.fp32_model  # timed once: its own baseline (speedup 1 by definition)
-    predictors = (
-        {"fp32": ctx.fp32_predict} if is_fp32 else {"model": rt.predictor(compressed.model), "fp32": ctx.fp32_predict}
-    )
+    is_optimized = ctx.technique.kind == "fp32_optimized"
+    predictors = {"fp32": ctx.fp32_predict}
     if ctx.framework == "onnxrt":
-        predictors["fp32_optimized"] = rt.predictor(compressor.optimize_fp32(ctx.fp32_model))
+        optimized = compressed.model if is_optimized else compressor.optimize_fp32(ctx.fp32_model)
+        predictors["fp32_optimized"] = rt.predictor(optimized)
+    # A measured model that is one of its baselines is timed once, as that baseline (speedup 1 by definition).
+    alias = "fp32" if compressed.model is ctx.fp32_model else "fp32_optimized" if is_optimized else None
+    if alias is None:
+        predictors = {"model": rt.predictor(compressed.model), **predictors}
     n = num_examples(ctx.eval_inputs)
     latency_batch = take(ctx.eval_inputs, np.arange(settings.batch_size) % n)
     lat = measure(predictors, latency_batch, settings, settings.iterations)
-    if is_fp32:
-        predictors["model"], lat["model"] = predictors["fp32"], lat["fp32"]
+    if alias is not None:
+        predictors["model"], lat["model"] = predictors[alias], lat[alias]
     tp_batch = take(ctx.eval_inputs, np.arange(settings.throughput_batch) % n)
     tp_iterations = max(3, settings.iterations // 5)
     # One predictor, already warm after the first round: a large batch needs no second warmup.

@@ -131,6 +131,7 @@ class Tuner:
         models: dict[str, Any] = {}  # the quantized model of the current pick only
         seen: set[str] = set()
         repeats = 0
+        continued = False  # the strategy ran out with the criterion unmet: ContinueSearch took over
         spent_before = 0.0
         loop_start = time.perf_counter()
         max_trials = 1 if self.performance_only else self.max_trials
@@ -143,8 +144,27 @@ class Tuner:
                 log.info("timeout of %.1f s reached after %d trials", self.timeout, len(trials))
                 break
             plan = strategy.propose(list(trials))
+            if plan is None and not continued and self._may_continue(strategy, trials):
+                log.info(
+                    "strategy %r has no more plans after %d of %d trials and the criterion is unmet: continuing "
+                    "with the rest of the space from the best plan so far (knob variants, ranked and single-op "
+                    "fallbacks)",
+                    self.strategy_name,
+                    len(trials),
+                    max_trials,
+                )
+                continued = True
+                strategy = self._continuation(space, strategy.sensitivity)
+                plan = strategy.propose(list(trials))
             if plan is None:
-                log.info("strategy %r has no more plans after %d trials", self.strategy_name, len(trials))
+                if continued:
+                    log.warning(
+                        "the tuning space reachable from the best plan is exhausted after %d trials; "
+                        "the criterion is unmet",
+                        len(trials),
+                    )
+                else:
+                    log.info("strategy %r has no more plans after %d trials", self.strategy_name, len(trials))
                 break
             if plan.key in seen:
                 repeats += 1
@@ -173,6 +193,18 @@ class Tuner:
         else:
             log.info("max_trials=%d reached", max_trials)
         return trials, models
+
+    def _may_continue(self, strategy, trials) -> bool:
+        if self.performance_only or _passed(trials):
+            return False
+        return bool(getattr(strategy, "continue_when_unmet", True))  # duck-typed strategies continue too
+
+    def _continuation(self, space: TuningSpace, sensitivity):
+        from .strategies.continuation import ContinueSearch
+
+        follow = ContinueSearch(space, self.seed, {})
+        follow.sensitivity = sensitivity
+        return follow
 
     def _evaluate(self, model, plan: Plan, batches, latency_batch, history: History, index: int):
         start = time.perf_counter()
@@ -375,3 +407,8 @@ def _unused_name(path: Path) -> Path:
 
 def _speedup(fp32_ms: float, ms: float) -> float:
     return fp32_ms / ms if math.isfinite(fp32_ms) and math.isfinite(ms) and ms > 0 else math.nan
+
+
+def _passed(trials) -> bool:
+    """A quantized plan met the criterion."""
+    return any(t.met and not t.all_fp32 for t in trials)

@@ -32,6 +32,8 @@ Contract:
 - Determinism: the sequence of proposals must depend only on ``seed``, ``options`` and ``history``
   (use ``self.rng``, never the clock or unseeded randomness). Proposing an already evaluated plan is
   allowed but wasted: the tuner skips it without evaluating and asks again.
+- Running out: returning ``None`` with the criterion unmet and budget left hands over to the tuner's
+  continuation (the rest of the space, from the best plan so far), unless ``continue_when_unmet = False``.
 - ``self.sensitivity(plan)`` (set by the tuner) returns ``{op: normalized output MSE vs fp32}`` for a
   plan, computed once on a calibration batch and recorded in the history.
 """
@@ -51,7 +53,14 @@ from ..trial import Trial
 
 
 class TuneStrategy(ABC):
-    """Base class of strategies (subclassing is optional: duck typing on ``propose`` is enough)."""
+    """Base class of strategies (subclassing is optional: duck typing on ``propose`` is enough).
+
+    When ``propose`` returns None while no quantized plan met the criterion and trials are left, the tuner
+    goes on with ``strategies.continuation.ContinueSearch`` from the best plan so far; a strategy whose
+    ``None`` must be final sets ``continue_when_unmet = False``.
+    """
+
+    continue_when_unmet = True
 
     def __init__(self, space: TuningSpace, seed: int = 0, options: Mapping[str, Any] | None = None) -> None:
         self.space = space
@@ -116,7 +125,11 @@ class SequentialStrategy(TuneStrategy):
 
     def best_trial(self, keys: Sequence[str] | None = None) -> Trial | None:
         """Lowest loss among quantized trials (optionally only ``keys``), fewer fallbacks and earlier first."""
-        pool = [t for t in self.history if not t.all_fp32 and (keys is None or t.key in keys)]
+        pool = [
+            t
+            for t in self.history
+            if not t.all_fp32 and t.error is None and t.loss == t.loss and (keys is None or t.key in keys)
+        ]  # a plan the backend could not build, or whose accuracy was NaN, is never a base to build on
         if not pool:
             return None
         return min(pool, key=lambda t: (t.loss, len(t.fallback_ops), t.index))

@@ -3,6 +3,10 @@
 Plans are enumerated by how many choices differ from the full-int8 default (global knobs and per-op
 choices, fp32 fallback included): the default, then every single change, then every pair, and so on
 until the whole space is covered. ``max_trials`` bounds it (the space grows exponentially).
+
+A model-wide option (every op's weights per-channel, say) is one choice too: the default's knob variants
+come right after the default. Counted per op, per-channel weights everywhere are as far from the default as
+there are ops, beyond a 50-trial budget on a three-layer MLP whose only fix they were.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from collections.abc import Iterator
 from ...algorithms.ptq.algorithm import Plan
 from ..registry import register_strategy
 from ._encoding import PlanEncoder
+from ._steps import knob_variants
 from .base import SequentialStrategy
 
 
@@ -20,7 +25,10 @@ from .base import SequentialStrategy
 class ExhaustiveStrategy(SequentialStrategy):
     def candidates(self) -> Iterator[Plan]:
         encoder = PlanEncoder(self.space)
-        origin = encoder.encode(self.space.default_plan())
+        default = self.space.default_plan()
+        yield default
+        yield from knob_variants(self.space, default)
+        origin = encoder.encode(default)
         dims = [d for d, size in enumerate(encoder.sizes) if size > 1]
         for distance in range(len(dims) + 1):
             for changed in itertools.combinations(dims, distance):

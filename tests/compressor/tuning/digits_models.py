@@ -104,3 +104,26 @@ def accuracy(model: MLP, data: Digits) -> float:
 
 def calibration_batches(data: Digits, batch: int = 50, count: int = 4) -> list[tuple[np.ndarray]]:
     return [(data.x_train[i * batch : (i + 1) * batch],) for i in range(count)]
+
+
+def make_weight_outliers(model: MLP, data: Digits, factor: float = 60.0) -> MLP:
+    """Every layer gets one huge weight on an input that is always 0, so the function is unchanged (up to a
+    hidden unit it silences) while per-tensor int8 weights crush every other weight of the layer to a few
+    levels; per-channel weights confine the damage to one output row. fc1's input is a pixel that is 0 in
+    every digit; deeper layers read a hidden unit the transform silences (zero weights, negative bias)."""
+    layers = list(model.layers)
+    for i, layer in enumerate(layers):
+        weight, bias = layer.weight.copy(), layer.bias
+        if i == 0:
+            dead = int(np.flatnonzero(np.all(data.x_train == 0, axis=0))[0])
+        else:
+            previous = layers[i - 1]
+            # The least used unit other than 0 (row 0 of the previous layer carries its own outlier).
+            dead = 1 + int(np.argmin(model.trace(data.x_train)[i].mean(axis=0)[1:]))
+            silenced_w, silenced_b = previous.weight.copy(), previous.bias.copy()
+            silenced_w[dead], silenced_b[dead] = 0.0, -1.0
+            layers[i - 1] = Dense(previous.name, silenced_w, silenced_b, previous.relu)
+            weight[:, dead] = 0.0
+        weight[0, dead] = factor * float(np.abs(layer.weight).max())
+        layers[i] = Dense(layer.name, weight, bias, layer.relu)
+    return MLP(layers)

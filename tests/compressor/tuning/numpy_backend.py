@@ -131,9 +131,17 @@ def calibrate_range(x: np.ndarray, method: str, scheme: str) -> tuple[float, flo
 class NumpyBackend(PTQBackend):
     name = "numpy"
 
-    def __init__(self, latency_model: Callable[[MLP], float] | None = None, iterations: int = 20) -> None:
+    def __init__(
+        self,
+        latency_model: Callable[[MLP], float] | None = None,
+        iterations: int = 20,
+        granularities: tuple[str, ...] = ("per_channel", "per_tensor"),
+    ) -> None:
+        """``granularities``: the weight granularities offered, best first (ONNX Runtime's order is
+        per-tensor first)."""
         self.latency_model = latency_model
         self.iterations = iterations
+        self.granularities = granularities
 
     def fingerprint(self, model: MLP) -> str:
         digest = hashlib.sha256()
@@ -148,7 +156,7 @@ class NumpyBackend(PTQBackend):
     def op_options(self, op: OpInfo, approach: str) -> list[OpQuant]:
         return [
             OpQuant("int8", granularity, wscheme, ascheme)
-            for granularity in ("per_channel", "per_tensor")
+            for granularity in self.granularities
             for wscheme in ("sym", "asym")
             for ascheme in ("asym", "sym")
         ]

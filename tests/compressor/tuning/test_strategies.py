@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 import digits_models as dm
 import numpy as np
+import numpy_backend as nb
 import pytest
 from tuning_helpers import make_conf
 
@@ -72,6 +75,53 @@ def test_tuning_rescues_the_fragile_mlp_and_reports_the_culprit(tune, fragile, s
     assert result.met_criterion, result.summary()
     assert "fc2" in result.fallback_ops
     assert not result.all_fp32
+
+
+@pytest.fixture(scope="module")
+def weight_outliers(mlp, digits):
+    return dm.make_weight_outliers(mlp, digits)
+
+
+def test_weight_outliers_are_fixed_by_per_channel_weights_only(weight_outliers, calib, digits):
+    """The model of the no-early-give-up test: every fallback pair still fails, per-channel passes."""
+    from compressor.tuning import build_space
+
+    backend = nb.NumpyBackend(granularities=("per_tensor", "per_channel"))
+    plan = build_space(backend, weight_outliers, make_conf()).default_plan()
+    needed = 0.99 * dm.accuracy(weight_outliers, digits)
+    for fallback in ((), ("fc1", "fc2"), ("fc2", "fc3"), ("fc1", "fc3")):
+        assert dm.accuracy(backend.quantize(weight_outliers, plan.with_fallback(*fallback), calib), digits) < needed
+    per_channel = plan.with_ops(**{op: OpQuant("int8", "per_channel") for op in plan.ops})
+    assert dm.accuracy(backend.quantize(weight_outliers, per_channel, calib), digits) >= needed
+
+
+@pytest.mark.parametrize("strategy", BUILTIN_STRATEGIES)
+def test_no_strategy_gives_up_with_budget_left(tune, weight_outliers, strategy, caplog):
+    """Per-tensor weights first (ONNX Runtime's order) and outliers that no fp32 fallback short of all-fp32
+    cures: ``mse`` alone runs out after 3 plans. Every strategy must go on into the rest of the space."""
+    backend = nb.NumpyBackend(latency_model=nb.modeled_latency(), granularities=("per_tensor", "per_channel"))
+    with caplog.at_level(logging.INFO, logger="compressor.tuning.tuner"):
+        result = tune(weight_outliers, strategy=strategy, max_trials=50, tuner_backend=backend)
+    assert result.met_criterion and not result.all_fp32, result.summary()
+    assert result.trials and len(result.trials) <= 50
+    if strategy == "mse":  # its own sequence is 3 plans long: the continuation found the answer
+        assert len(result.trials) > 3
+        assert "has no more plans after 3 of 50 trials and the criterion is unmet" in caplog.text
+
+
+def test_exhausted_space_is_logged_as_such(tune, mlp, digits, caplog):
+    """An impossible criterion: the continuation searches until nothing is left, and says so."""
+    backend = nb.NumpyBackend(latency_model=nb.modeled_latency(), granularities=("per_tensor",))
+    strict = make_conf(strategy="mse", max_trials=500)
+
+    def eval_func(model):  # every quantized model is 0.5 below fp32: no plan can pass
+        return dm.accuracy(model, digits) - (0.0 if model is mlp else 0.5)
+
+    with caplog.at_level(logging.INFO, logger="compressor.tuning.tuner"):
+        result = tune(mlp, strict, tuner_backend=backend, eval_func=eval_func)
+    assert not result.met_criterion
+    assert len(result.trials) < 500
+    assert "the tuning space reachable from the best plan is exhausted after" in caplog.text
 
 
 def test_mse_ranks_the_culprit_first_and_needs_one_fallback(tune, fragile):

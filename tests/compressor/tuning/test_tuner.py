@@ -16,7 +16,17 @@ from compressor.tuning import TuneStrategy, register_strategy
 
 @register_strategy("silent_for_test")
 class Silent(TuneStrategy):
-    """Proposes nothing at all."""
+    """Proposes nothing at all, and asks the tuner not to search on without it."""
+
+    continue_when_unmet = False
+
+    def propose(self, history):
+        return None
+
+
+@register_strategy("silent_continued_for_test")
+class SilentContinued(TuneStrategy):
+    """Proposes nothing at all; the tuner's continuation searches instead."""
 
     def propose(self, history):
         return None
@@ -188,6 +198,11 @@ def test_a_strategy_with_nothing_to_propose_still_gets_a_result(tune, mlp):
     assert result.best_plan is None and not result.met_criterion
     assert result.model is not None and result.accuracy == result.baseline_accuracy
     assert "proposed no plan" in result.explanation
+
+
+def test_a_strategy_that_ends_early_is_continued_until_the_criterion_holds(tune, mlp):
+    result = tune(mlp, strategy="silent_continued_for_test")
+    assert result.met_criterion and not result.all_fp32 and result.trials
 
 
 def test_repeated_proposals_are_not_evaluated_twice(tune, mlp, digits):

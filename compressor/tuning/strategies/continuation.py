@@ -1,0 +1,53 @@
+"""What the tuner runs when a strategy has no more plans but the criterion is unmet and budget is left.
+
+Every strategy's own heuristic covers part of the space (``mse`` only fallbacks in its ranked order,
+``conservative`` only op groups...). A tool that stops there with trials to spare leaves the answer
+untried: on a small MLP with weight outliers ``mse`` stopped after 3 of 50 trials while per-channel
+weights alone met the criterion. This continuation searches the rest of the space, cheapest first, from
+the best plan found so far:
+
+1. the knob variants of the best plan (calibration method, format, SmoothQuant alpha, weight granularity
+   and schemes, the other approach): each keeps every op int8;
+2. fp32 fallback of the ops still quantized in the best plan, ranked by op-output MSE, cumulatively;
+3. ``basic``'s whole sequence (knob variants of the default, every single-op fallback, then those that
+   helped most accumulated);
+4. hill climbing: the knob variants and single-op fallbacks of whichever plan is best now, again and
+   again while that yields an untried plan.
+
+It ends when a plan meets the criterion (the tuner stops asking), the budget ends, or step 4 finds no
+untried neighbour of the best plan: the space reachable from it is exhausted. Deterministic in the
+history, so a resumed run takes the same path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ...algorithms.ptq.algorithm import Plan
+from ._steps import basic_sequence, cumulative_fallbacks, knob_variants, sensitivity_ranking, single_fallbacks
+from .base import SequentialStrategy
+
+
+class ContinueSearch(SequentialStrategy):
+    """Not registered: the tuner appends it to any strategy that ends early (see the module docstring)."""
+
+    def candidates(self) -> Iterator[Plan]:
+        base = self._best()
+        yield from knob_variants(self.space, base)
+        base = self._best()
+        if base.quantized_ops:
+            yield from cumulative_fallbacks(base, sensitivity_ranking(self, base))
+        yield from basic_sequence(self)
+        while True:
+            base = self._best()
+            fresh = [p for p in self._neighbours(base) if self.result(p) is None]
+            if not fresh:
+                return
+            yield from fresh
+
+    def _neighbours(self, base: Plan) -> list[Plan]:
+        return [*knob_variants(self.space, base), *(plan for _, plan in single_fallbacks(self.space, base))]
+
+    def _best(self) -> Plan:
+        best = self.best_trial()
+        return best.plan if best is not None else self.space.default_plan()
