@@ -40,6 +40,7 @@ def fit(
     workspace: str | Path | None = None,
     resume: bool = True,
     backend_options: dict[str, Any] | None = None,
+    eval_subset: float | None = None,
 ) -> QuantizedModel:
     """Quantize ``model`` and tune until ``conf.accuracy_criterion`` holds (see module docstring).
 
@@ -47,6 +48,12 @@ def fit(
     ``nc_workspace/ptq-<digest of the weights, calibration data and config>``, so re-running the same
     script after a crash resumes. A resume re-measures the fp32 baseline and refuses (``StaleWorkspaceError``)
     a history written for other weights, data, config or evaluation; ``resume=False`` starts over.
+
+    Subset screening: when the evaluation can run on part of its examples (``eval_dataloader``, or an
+    ``eval_func(model, subset=None)`` that evaluates the leading ``subset`` fraction of its examples), each
+    trial is first evaluated on ``eval_subset`` of them (default 0.25) and rejected there when it loses
+    more than 3x the tolerable loss; plans that can still pass, and the returned one, are evaluated on all
+    of them. ``eval_subset=0`` turns screening off.
     """
     from .tuning.tuner import Tuner
 
@@ -77,6 +84,7 @@ def fit(
         workspace=Path(workspace),
         resume=resume,
         model_fingerprint=weights,
+        eval_subset=eval_subset,
     )
     result = tuner.run()
     return QuantizedModel(backend, result.model, result.best_plan, tuning=result)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import statistics
 import tempfile
@@ -124,9 +125,14 @@ def prepare(job: Job, workspace: Path) -> JobContext:
     fp32_predict = rt.predictor(fp32_model)
     eval_set = {"eval_examples": int(len(y_eval)), "eval_digest": data_digest(x_eval, y_eval)}
 
-    def eval_fn(model: Any) -> float:
+    def eval_fn(model: Any, subset: float | None = None) -> float:
+        """Accuracy on the eval set; ``subset`` (compressor's trial screening): on its leading fraction."""
         predict = fp32_predict if model is fp32_model else rt.predictor(model)
-        return evaluate(predict, x_eval, y_eval, entry.metric, batch_size=EVAL_BATCH, reference_fn=fp32_predict)
+        x, y = x_eval, y_eval
+        if subset is not None and subset < 1:
+            n = max(1, math.ceil(subset * len(y_eval)))
+            x, y = take(x_eval, slice(0, n)), y_eval[:n]
+        return evaluate(predict, x, y, entry.metric, batch_size=EVAL_BATCH, reference_fn=fp32_predict)
 
     return JobContext(
         entry, job.framework, spec, settings, job.seed, fp32_model, rt, [inputs for inputs, _ in calib_loader],

@@ -40,6 +40,7 @@ class TuningResult:
     seed: int = 0
     explanation: str = ""
     resumed_trials: int = 0
+    screened_trials: int = 0  # rejected on a subset of the eval set without the full evaluation
 
     @property
     def relative_loss(self) -> float:

@@ -28,6 +28,13 @@ class Trial:
     seconds: float
     replayed: bool = False
     error: str | None = None  # the backend could not build this plan (recorded, never picked)
+    # < 1: rejected after evaluating this fraction of the eval set (subset screening); ``accuracy`` is then
+    # the full-set estimate baseline + (subset accuracy - fp32's subset accuracy), and ``met`` is False.
+    evaluated_fraction: float = 1.0
+
+    @property
+    def screened(self) -> bool:
+        return self.evaluated_fraction < 1.0
 
     @property
     def key(self) -> str:
@@ -59,6 +66,7 @@ class Trial:
             "all_fp32": self.all_fp32,
             "fallback_ops": list(self.fallback_ops),
             "error": self.error,
+            "evaluated_fraction": self.evaluated_fraction,
         }
 
     @classmethod
@@ -75,4 +83,5 @@ class Trial:
             seconds=float(record["seconds"]),
             replayed=replayed,
             error=record.get("error"),
+            evaluated_fraction=float(record.get("evaluated_fraction", 1.0)),
         )

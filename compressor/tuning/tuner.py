@@ -58,6 +58,13 @@ _MAX_REPEATS = 100
 # to 5 of a large one (a MiniLM on a 32-example batch spent 7 s per trial on 20 calls).
 LATENCY_BUDGET_S = 1.0
 _LATENCY_CALLS = (5, 20)
+# Subset screening: most of tuning is evaluation, and most trials of a hard model fail by far. An eval_func
+# that takes ``subset=`` (a fraction: evaluate that deterministic leading part of its examples) first sees
+# SCREEN_FRACTION of them; a plan losing more than SCREEN_MARGIN x the tolerable loss there (against fp32 on
+# the same subset) is rejected without the full evaluation. Every plan that can still pass, and the plan
+# returned, are evaluated on the full set.
+SCREEN_FRACTION = 0.25
+SCREEN_MARGIN = 3.0
 
 
 class Tuner:
@@ -82,12 +89,15 @@ class Tuner:
         latency_batch: Any = None,
         resume: bool = True,
         model_fingerprint: str | None = None,
+        eval_subset: float | None = None,
     ) -> None:
         self.backend = backend
         self.model = model
         self.conf = conf
         self.calibration = calibration
         self.eval_func = eval_func
+        self.screen = _screen_fraction(eval_func, eval_subset)
+        self._subset_baseline: float | None = None
         self.workspace = Path(workspace)
         self.latency_batch = latency_batch
         self.resume = resume
@@ -110,6 +120,7 @@ class Tuner:
     def run(self) -> TuningResult:
         started = time.perf_counter()
         model = self.backend.prepare(self.model)
+        self._prepared = model  # the fp32 model the subset baseline is measured on
         space = build_space(self.backend, model, self.conf)
         history, batches = self._open_history(model, space)
         latency_batch = self._latency_batch(batches)
@@ -218,23 +229,46 @@ class Tuner:
                 index, plan, math.nan, math.inf, False, math.nan, 0, time.perf_counter() - start, error=str(exc)
             )
             return failed, None
-        accuracy = self._accuracy(qmodel, f"trial {index}", baseline=False)
+        baseline = history.meta.baseline_accuracy
+        accuracy, fraction = self._screened_accuracy(qmodel, index, baseline)
         if not math.isfinite(accuracy) and not self.performance_only:
             log.warning("trial %d: eval_func returned %s; recorded as a failed trial", index, accuracy)
         latency = self._latency(qmodel, latency_batch, history.meta.fp32_latency_ms)
         size = int(self.backend.size_bytes(qmodel))
-        baseline = history.meta.baseline_accuracy
         trial = Trial(
             index=index,
             plan=plan,
             accuracy=accuracy,
             loss=crit.accuracy_loss(baseline, accuracy, self.criterion),
-            met=crit.meets(baseline, accuracy, self.criterion),
+            met=fraction == 1.0 and crit.meets(baseline, accuracy, self.criterion),
             latency_ms=latency,
             size_bytes=size,
             seconds=time.perf_counter() - start,
+            evaluated_fraction=fraction,
         )
         return trial, qmodel
+
+    def _screened_accuracy(self, model, index: int, baseline: float) -> tuple[float, float]:
+        """(accuracy, fraction of the eval set it was measured on): the subset first when screening."""
+        if self.screen is None or self.performance_only:
+            return self._accuracy(model, f"trial {index}", baseline=False), 1.0
+        if self._subset_baseline is None:
+            self._subset_baseline = crit.as_accuracy(
+                self.eval_func(self._prepared, subset=self.screen), "the fp32 baseline (subset)", finite=True
+            )
+        quick = crit.as_accuracy(self.eval_func(model, subset=self.screen), f"trial {index} (subset)", finite=False)
+        loss = crit.accuracy_loss(self._subset_baseline, quick, self.criterion)
+        if math.isfinite(quick) and loss <= SCREEN_MARGIN * self.criterion.tolerable_loss:
+            return self._accuracy(model, f"trial {index}", baseline=False), 1.0
+        log.info(
+            "trial %d: loss %s on %.0f%% of the eval set (> %g x the tolerable loss): rejected without the full "
+            "evaluation",
+            index,
+            crit.format_loss(loss, self.criterion),
+            100 * self.screen,
+            SCREEN_MARGIN,
+        )
+        return (baseline + (quick - self._subset_baseline) if math.isfinite(quick) else quick), self.screen
 
     def _accuracy(self, model, where: str, *, baseline: bool) -> float:
         if self.performance_only:
@@ -261,11 +295,12 @@ class Tuner:
 
     def _log_trial(self, trial: Trial) -> None:
         log.info(
-            "trial %d [%s]%s: accuracy %.4f (loss %s) %s, latency %.3f ms, size %d B, fp32 ops: %s",
+            "trial %d [%s]%s: accuracy %.4f%s (loss %s) %s, latency %.3f ms, size %d B, fp32 ops: %s",
             trial.index,
             self.strategy_name,
             " (from history)" if trial.replayed else "",
             trial.accuracy,
+            f" (estimated from {100 * trial.evaluated_fraction:.0f}% of the eval set)" if trial.screened else "",
             crit.format_loss(trial.loss, self.criterion),
             "meets the criterion" if trial.met else "fails the criterion",
             trial.latency_ms,
@@ -369,6 +404,8 @@ class Tuner:
             if best_model is None:  # replayed from history: rebuild it (no evaluation)
                 best_model = self.backend.quantize(model, chosen.plan, batches)
             latency, size, accuracy = chosen.latency_ms, chosen.size_bytes, chosen.accuracy
+            if chosen.screened:  # the closest plan was only screened: what is reported is the full set
+                accuracy = self._accuracy(best_model, f"trial {chosen.index} (full eval set)", baseline=False)
         return TuningResult(
             best_plan=chosen.plan if chosen else None,
             model=best_model,
@@ -393,6 +430,7 @@ class Tuner:
             seed=self.seed,
             explanation=text,
             resumed_trials=sum(t.replayed for t in trials),
+            screened_trials=sum(t.screened for t in trials),
         )
 
 
@@ -412,3 +450,34 @@ def _speedup(fp32_ms: float, ms: float) -> float:
 def _passed(trials) -> bool:
     """A quantized plan met the criterion."""
     return any(t.met and not t.all_fp32 for t in trials)
+
+
+def _screen_fraction(eval_func: Any, requested: float | None) -> float | None:
+    """The subset fraction to screen trials on, or None. ``requested``: None = SCREEN_FRACTION when
+    ``eval_func`` takes ``subset=``; 0 or 1 = off; a fraction in (0, 1) = that (``eval_func`` must take it)."""
+    takes = eval_func is not None and _takes_subset(eval_func)
+    if requested is None:
+        return SCREEN_FRACTION if takes else None
+    if isinstance(requested, bool) or not isinstance(requested, (int, float)) or not 0 <= requested <= 1:
+        raise ConfigError("eval_subset", requested, "None (automatic), 0 or 1 (off), or a fraction in (0, 1)")
+    if requested in (0, 1):
+        return None
+    if not takes:
+        raise ConfigError(
+            "eval_subset",
+            requested,
+            "None or 0 for this eval_func",
+            reason="screening needs an eval_func that accepts subset= (a fraction of its examples to evaluate)",
+        )
+    return float(requested)
+
+
+def _takes_subset(fn: Any) -> bool:
+    import inspect
+
+    try:
+        parameters = inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # builtins and some C callables have no signature
+        return False
+    subset = parameters.get("subset")
+    return subset is not None and subset.kind in (subset.POSITIONAL_OR_KEYWORD, subset.KEYWORD_ONLY)

@@ -104,7 +104,12 @@ def tuned(ctx) -> Compressed:
         backend_options=ctx.backend_options,
     )
     result = q.tuning
-    notes = {"met_criterion": bool(result.met_criterion), "all_fp32": bool(result.all_fp32)}
+    notes = {
+        "met_criterion": bool(result.met_criterion),
+        "all_fp32": bool(result.all_fp32),
+        # trials rejected on the leading quarter of the eval set; the row's accuracy is always the full set
+        "screened_trials": int(result.screened_trials),
+    }
     notes.update(tuning_notes(ctx, result, "ptq"))
     return Compressed(
         model=q.model,

@@ -24,7 +24,20 @@ def test_every_strategy_runs_on_every_hard_model_with_a_users_budget_and_the_ful
     onnxrt = {(j.model, j.technique["name"]) for j in jobs if j.framework == "onnxrt"}
     for model in HARD | {"cnn_mnist"}:  # cnn_mnist: the control
         assert {(model, t.name) for t in suite.techniques} <= onnxrt, model
-    assert max(t.max_trials for t in tuned) * 40 < suite.timeout_s  # a MiniLM trial takes ~37 s
+    assert max(t.max_trials for t in tuned) * 20 < suite.timeout_s  # a torch trial recompiles, ~7-15 s
+
+
+def test_the_minilm_suite_runs_every_strategy_on_the_full_eval_set_with_time_for_30_trials():
+    suite = load_suite("suites/strategies-minilm.yaml")
+    tuned = [t for t in suite.techniques if t.kind == "tuned"]
+    assert {t.strategy for t in tuned} == set(load_strategies())
+    assert all(t.max_trials == 30 and t.settings.eval_samples is None for t in tuned)
+    assert suite.settings.eval_samples is None and {j.model for j in expand(suite).jobs} == {"minilm_wordnet"}
+    assert max(t.max_trials for t in tuned) * 40 < suite.timeout_s  # a full-set MiniLM trial takes ~37 s
+
+
+def load_strategies() -> list[str]:
+    return [t.strategy for t in load_suite("suites/strategies.yaml").techniques if t.kind == "tuned"]
 
 
 def test_bench_cpu_runs_naive_and_tuned_int8_on_one_hard_model():
