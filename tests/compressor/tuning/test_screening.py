@@ -27,8 +27,9 @@ class SubsetEval:
     def __call__(self, model, subset=None):
         x, y = self.digits.x_test, self.digits.y_test
         if subset is not None and subset < 1:
-            n = math.ceil(subset * len(y))
-            x, y = x[:n], y[:n]
+            count = math.ceil(subset * len(y))
+            picked = np.arange(count) * len(y) // count  # spread over the split, as models.evaluation.spread
+            x, y = x[picked], y[picked]
             self.partial += 1
         else:
             self.full += 1
@@ -99,7 +100,7 @@ def test_bad_eval_subset_is_refused_by_name(backend, mlp, calib, digits, tmp_pat
     assert "eval_subset" in str(info.value) and message in str(info.value)
 
 
-def test_dataloader_evaluation_screens_on_its_leading_batches(digits):
+def test_dataloader_evaluation_screens_on_batches_spread_over_the_loader(digits):
     from compressor.metrics import make_eval_func
 
     class Basics:
@@ -122,6 +123,7 @@ def test_dataloader_evaluation_screens_on_its_leading_batches(digits):
     assert len(seen) == 8
     seen.clear()
     quarter = eval_func(model, subset=0.25)
-    assert len(seen) == 3  # two batches evaluated (the third is only drawn, to stop)
-    expected = float(np.mean(np.argmax(model(digits.x_test[:100]), axis=1) == digits.y_test[:100]))
+    assert len(seen) == 8  # every batch is drawn; the model runs on batches 3 and 7 only
+    rows = np.r_[150:200, 350:400]
+    expected = float(np.mean(np.argmax(model(digits.x_test[rows]), axis=1) == digits.y_test[rows]))
     assert quarter == expected and 0 <= full <= 1
