@@ -4,8 +4,9 @@ Plans are enumerated by how many choices differ from the full-int8 default (glob
 choices, fp32 fallback included): the default, then every single change, then every pair, and so on
 until the whole space is covered. ``max_trials`` bounds it (the space grows exponentially).
 
-A model-wide option (every op's weights per-channel, say) is one choice too: the default's knob variants
-come right after the default. Counted per op, per-channel weights everywhere are as far from the default as
+Coarse before fine: a model-wide option (every op's weights per-channel, say) is one choice, and so is the
+set of ops left in fp32. The default's knob variants come right after the default, then its fallback sets
+by size (every single op, every pair, ...), then the per-op enumeration. Counted per op, per-channel weights everywhere are as far from the default as
 there are ops, beyond a 50-trial budget on a three-layer MLP whose only fix they were.
 """
 
@@ -28,6 +29,11 @@ class ExhaustiveStrategy(SequentialStrategy):
         default = self.space.default_plan()
         yield default
         yield from knob_variants(self.space, default)
+        # Which ops stay int8 is the coarse choice: every fallback set of the default, smallest first.
+        tunable = self.space.tunable_ops(default.approach)
+        for size in range(1, len(tunable)):
+            for ops in itertools.combinations(tunable, size):
+                yield default.with_fallback(*ops)
         origin = encoder.encode(default)
         dims = [d for d, size in enumerate(encoder.sizes) if size > 1]
         for distance in range(len(dims) + 1):

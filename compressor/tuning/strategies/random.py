@@ -1,5 +1,6 @@
 """``random``: seeded random plans over every knob and per-op choice (each op falls back to fp32 with a
-per-plan probability in [0, 0.5)). Never repeats a plan; stops when no new plan turns up."""
+per-plan probability drawn in [0, 1): a model with several culprits needs most ops in fp32 as often as a
+model with one needs few). Never repeats a plan; stops when no new plan turns up."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ class RandomStrategy(TuneStrategy):
     def propose(self, history: Sequence[Trial]) -> Plan | None:
         seen = {t.key for t in history}
         for _ in range(_ATTEMPTS):
-            plan = self.encoder.decode(self.encoder.sample(self.rng))
+            plan = self.encoder.decode(self.encoder.sample(self.rng, fallback_rate=float(self.rng.uniform(0.0, 1.0))))
             if plan.key not in seen and not plan.all_fp32:
                 return plan
         return None
