@@ -59,6 +59,10 @@ class TuningSpace:
     calibrations: tuple[str, ...]
     formats: FrozenDict  # approach -> tuple of formats, best first
     smooth_quant_alphas: tuple  # (None,) when SmoothQuant is off
+    # The model-aware first plan: per-op choices (for the first approach) that replace the first int8 option
+    # in ``default_plan`` (e.g. a transformer's weights per-channel, its softmax·V MatMuls in fp32).
+    preset: FrozenDict = FrozenDict()
+    model_type: str = ""
 
     @property
     def op_names(self) -> tuple[str, ...]:
@@ -117,8 +121,12 @@ class TuningSpace:
         )
 
     def default_plan(self, approach: str | None = None) -> Plan:
-        """Full int8 with the default knobs: the cheapest plan likely to be good."""
-        return self.plan(approach)
+        """The cheapest plan likely to be good: every op at its first int8 option with the default knobs, and
+        the backend's preset for this kind of model on top (first approach only)."""
+        plan = self.plan(approach)
+        if self.preset and (approach or self.approaches[0]) == self.approaches[0]:
+            plan = plan.with_ops(**dict(self.preset))
+        return plan
 
     def check(self, plan: Plan) -> None:
         """Raise ``ConfigError`` when ``plan`` leaves the space (e.g. a custom strategy's proposal)."""
@@ -151,6 +159,8 @@ class TuningSpace:
             "calibrations": list(self.calibrations),
             "formats": {a: list(f) for a, f in self.formats.items()},
             "smooth_quant_alphas": list(self.smooth_quant_alphas),
+            "model_type": self.model_type,
+            "preset": {op: ("fp32" if not q.quantized else q.weight_granularity) for op, q in self.preset.items()},
         }
 
 
@@ -193,15 +203,45 @@ def build_space(backend: Any, model: Any, conf: Any) -> TuningSpace:
             )
         choices.append(OpChoices(op, FrozenDict(per_approach), fp32_allowed=fp32_ok))
     approaches = tuple(a for a in wanted if any(c.options(a) for c in choices)) or wanted[:1]
+    kind, preset = _preset(backend, model, choices, approaches[0])
     space = TuningSpace(
         ops=tuple(choices),
         approaches=approaches,
         calibrations=op_rules.calibration_methods(conf.op_type_dict, conf.op_name_dict),
         formats=FrozenDict((a, _formats(backend, a, conf.quant_format)) for a in approaches),
         smooth_quant_alphas=smooth_quant_alphas(conf.recipes),
+        preset=preset,
+        model_type=kind,
     )
     log.info("tuning space: %s", space.describe())
     return space
+
+
+def _preset(backend: Any, model: Any, choices: list[OpChoices], approach: str) -> tuple[str, FrozenDict]:
+    """(model type, {op: choice}) from the backend's optional ``preset(model)``, which returns the model type
+    and per-op wishes: ``"fp32"`` or a dict of ``OpQuant`` fields (``{"weight_granularity": "per_channel"}``).
+    A wish the config does not allow for that op (``op_type_dict``/``op_name_dict``) is dropped."""
+    if not hasattr(backend, "preset"):
+        return "", FrozenDict()
+    kind, wishes = backend.preset(model)
+    by_name = {c.name: c for c in choices}
+    chosen = {}
+    for op, wish in wishes.items():
+        choice = by_name.get(op)
+        if choice is None or not choice.options(approach):
+            continue
+        if wish == "fp32":
+            if choice.tunable(approach):
+                chosen[op] = FP32
+            continue
+        match = [o for o in choice.options(approach) if all(getattr(o, k) == v for k, v in wish.items())]
+        if match:
+            chosen[op] = match[0]
+    if chosen and all(not q.quantized for q in chosen.values()) and len(chosen) == len(choices):
+        return kind, FrozenDict()  # a preset that quantizes nothing is no first plan
+    if chosen:
+        log.info("%s model: the first plan follows its preset for %d of %d ops", kind, len(chosen), len(choices))
+    return kind, FrozenDict((c.name, chosen[c.name]) for c in choices if c.name in chosen)
 
 
 def _formats(backend: Any, approach: str, requested: str) -> tuple[str, ...]:

@@ -33,6 +33,7 @@ class OnnxRuntime:
         options = ort.SessionOptions()
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
+        options.log_severity_level = 3  # errors only: QDQ graphs log a warning per unused zero point/scale
         data = model if isinstance(model, bytes) else model.SerializeToString()
         session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
         inputs = session.get_inputs()

@@ -113,6 +113,24 @@ class OnnxRuntimePTQBackend(PTQBackend):
             return []  # MatMul of two activations is never dynamic in ORT; ConvInteger is slow
         return list(_WEIGHTED_DYNAMIC)
 
+    def preset(self, model: Any) -> tuple[str, dict[str, Any]]:
+        """The first plan a practitioner would pick for this kind of model (``onnxrt/structure.py``): for a
+        transformer, per-channel weights on every linear op (per-tensor lost ~2 % on MiniLM, per-channel
+        costs nothing at run time) and the softmax·V MatMuls in fp32 (NNCF's transformer preset leaves
+        them unquantized too); other models keep the plain full-int8 plan."""
+        from .onnxrt import structure
+
+        kind = structure.model_type(model)
+        if kind != "transformer":
+            return kind, {}
+        wishes: dict[str, Any] = {}
+        for op, role in structure.op_roles(model).items():
+            if role == "linear":
+                wishes[op] = {"weight_granularity": "per_channel"}
+            elif role == "attention_values":
+                wishes[op] = "fp32"
+        return kind, wishes
+
     def formats(self, approach: str) -> tuple[str, ...]:
         if approach not in APPROACHES:
             raise ConfigError("approach", approach, APPROACHES)
