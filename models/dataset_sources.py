@@ -45,6 +45,21 @@ DATASETS: dict[str, DatasetInfo] = {
         "WordNet 3.0 noun definitions labelled with 10 lexicographer classes",
         debian="wordnet-base",
     ),
+    # Held-out tasks for benchmarks/minilm_generalization.py (models.wordnet.HELD_OUT): no zoo model uses them.
+    "wordnet-nouns10b": DatasetInfo(
+        "wordnet-nouns10b",
+        "wordnet-base (Debian)",
+        "apt-get install -y wordnet-base",
+        "WordNet 3.0 noun definitions, 10 other lexicographer classes (held out)",
+        debian="wordnet-base",
+    ),
+    "wordnet-verbs10": DatasetInfo(
+        "wordnet-verbs10",
+        "wordnet-base (Debian)",
+        "apt-get install -y wordnet-base",
+        "WordNet 3.0 verb definitions labelled with 10 lexicographer classes (held out)",
+        debian="wordnet-base",
+    ),
 }
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from models.dataset_sources import DATASETS, SPLIT_SEED, SPLITS, check_split, unavailable  # noqa: F401  (re-exported)
 from models.errors import DatasetUnavailableError
-from models.wordnet import load_text_split
+from models.wordnet import HELD_OUT, load_text_split
 
 
 def _three_way(n: int, n_calib: int, n_eval: int) -> dict[str, np.ndarray]:
@@ -141,6 +141,8 @@ LOADERS = {
     "mnist5k": load_mnist5k_split,
     "fashion-mnist": load_fashion_split,
     "wordnet-nouns10": load_wordnet_split,
+    # Held-out text tasks (other supersenses and splits): benchmarks/minilm_generalization.py, no zoo model.
+    **{task.name: functools.partial(load_text_split, task=task.name) for task in HELD_OUT},
 }
 
 

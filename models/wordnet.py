@@ -12,6 +12,7 @@ import functools
 import os
 import re
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -49,7 +50,8 @@ def _definition(gloss: str) -> str:
     return gloss.split('"', 1)[0].strip().rstrip(";").strip()
 
 
-def _parse_nouns(path: Path) -> dict[int, list[str]]:
+def _parse_synsets(path: Path) -> dict[int, list[str]]:
+    """Definitions of a ``data.<pos>`` file by lexicographer file number."""
     by_lexfile: dict[int, list[str]] = {}
     with open(path, encoding="utf-8", errors="replace") as fh:
         for line in fh:
@@ -61,21 +63,79 @@ def _parse_nouns(path: Path) -> dict[int, list[str]]:
     return by_lexfile
 
 
-@functools.lru_cache(maxsize=2)
-def _build_splits(directory: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    path = directory / "data.noun"
+@dataclass(frozen=True)
+class Task:
+    """A supersense task: predict the lexicographer file of a ``pos`` definition among ``classes``."""
+
+    name: str
+    pos: str  # "noun" | "verb"
+    classes: tuple[tuple[int, str], ...]
+    per_class: tuple[tuple[str, int], ...]  # split -> examples per class
+    seed: int
+
+
+NOUNS10 = Task("wordnet-nouns10", "noun", CLASSES, tuple(PER_CLASS.items()), SPLIT_SEED)
+# Held-out tasks (benchmarks/minilm_generalization.py): other supersenses, other splits, never in the zoo.
+HELD_OUT = (
+    Task(
+        "wordnet-nouns10b",
+        "noun",
+        (
+            (7, "noun.attribute"),
+            (9, "noun.cognition"),
+            (11, "noun.event"),
+            (14, "noun.group"),
+            (17, "noun.object"),
+            (21, "noun.possession"),
+            (22, "noun.process"),
+            (23, "noun.quantity"),
+            (26, "noun.state"),
+            (28, "noun.time"),
+        ),
+        (("eval", 150), ("calib", 40), ("train", 300)),
+        SPLIT_SEED + 1,
+    ),
+    Task(
+        "wordnet-verbs10",
+        "verb",
+        (
+            (29, "verb.body"),
+            (30, "verb.change"),
+            (31, "verb.cognition"),
+            (32, "verb.communication"),
+            (35, "verb.contact"),
+            (36, "verb.creation"),
+            (38, "verb.motion"),
+            (40, "verb.possession"),
+            (41, "verb.social"),
+            (42, "verb.stative"),
+        ),
+        (("eval", 150), ("calib", 40), ("train", 300)),
+        SPLIT_SEED + 2,
+    ),
+)
+TASKS = {task.name: task for task in (NOUNS10, *HELD_OUT)}
+
+
+@functools.lru_cache(maxsize=4)
+def _build_splits(directory: Path, task: Task = NOUNS10) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    path = directory / f"data.{task.pos}"
     if not path.is_file():
-        raise unavailable("wordnet-nouns10", f"{path} not found")
-    by_lexfile = _parse_nouns(path)
+        raise unavailable(task.name, f"{path} not found")
+    by_lexfile = _parse_synsets(path)
     # A definition shared by synsets of different classes has no single right answer: drop it.
     counts = Counter(text for texts in by_lexfile.values() for text in set(texts))
-    rng = np.random.default_rng(SPLIT_SEED)
-    per_split: dict[str, list[list[str]]] = {split: [] for split in PER_CLASS}
-    for lexfile, _name in CLASSES:
+    rng = np.random.default_rng(task.seed)
+    per_class = dict(task.per_class)
+    per_split: dict[str, list[list[str]]] = {split: [] for split in per_class}
+    for lexfile, _name in task.classes:
         texts = sorted({t for t in by_lexfile.get(lexfile, []) if t and counts[t] == 1})
-        chosen = [texts[i] for i in rng.permutation(len(texts))[: sum(PER_CLASS.values())]]
+        needed = sum(per_class.values())
+        if len(texts) < needed:
+            raise ValueError(f"{task.name}: lexicographer file {lexfile} has {len(texts)} definitions, {needed} needed")
+        chosen = [texts[i] for i in rng.permutation(len(texts))[:needed]]
         start = 0
-        for split, n in PER_CLASS.items():
+        for split, n in per_class.items():
             per_split[split].append(chosen[start : start + n])
             start += n
     out = {}
@@ -91,9 +151,9 @@ def _build_splits(directory: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return out
 
 
-def load_text_split(split: str) -> tuple[np.ndarray, np.ndarray]:
+def load_text_split(split: str, task: str = NOUNS10.name) -> tuple[np.ndarray, np.ndarray]:
     check_split(split)
-    texts, labels = _build_splits(wordnet_dir())[split]
+    texts, labels = _build_splits(wordnet_dir(), TASKS[task])[split]
     return texts.copy(), labels.copy()
 
 

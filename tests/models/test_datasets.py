@@ -81,6 +81,19 @@ def test_wordnet_task_is_balanced_disjoint_and_interleaved():
     assert len(wordnet.CLASS_NAMES) == 10
 
 
+@pytest.mark.parametrize("task", wordnet.HELD_OUT, ids=lambda t: t.name)
+def test_held_out_wordnet_tasks_are_balanced_disjoint_and_share_nothing_with_the_zoo_task(task):
+    zoo = {str(t) for split in ("train", "calib", "eval") for t in datasets.load_split("wordnet-nouns10", split)[0]}
+    seen: set[str] = set()
+    for split, per_class in task.per_class:
+        x, y = datasets.load_split(task.name, split)
+        assert np.bincount(y).tolist() == [per_class] * len(task.classes)
+        texts = {str(t) for t in x}
+        assert not texts & seen and not texts & zoo
+        seen |= texts
+    assert not {lexfile for lexfile, _ in task.classes} & {lexfile for lexfile, _ in wordnet.CLASSES}
+
+
 def test_wordnet_definitions_drop_examples():
     assert wordnet._definition('a domesticated carnivorous mammal; "the dog barked all night"') == (
         "a domesticated carnivorous mammal"
