@@ -110,6 +110,7 @@ def run_task(task: str, args: argparse.Namespace) -> dict[str, Any]:
 
     conf = PostTrainingQuantConfig(
         calibration_sampling_size=(CALIB_EXAMPLES,),
+        recipes={"smooth_quant": args.smooth_quant} if args.smooth_quant is not None else {},
         tuning_criterion=TuningCriterion(strategy=args.strategy, max_trials=args.max_trials, timeout=0),
         accuracy_criterion=AccuracyCriterion(tolerable_loss=0.01),
     )
@@ -206,6 +207,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
     parser.add_argument("--strategy", default="auto")
     parser.add_argument("--max-trials", type=int, default=15)
+    parser.add_argument(
+        "--smooth-quant",
+        type=lambda v: {"on": True, "off": False}[v],
+        default=None,
+        help="on/off: set recipes={'smooth_quant': ...} (default: unset, the tuner decides)",
+    )
     parser.add_argument("--nncf-python", help="a Python interpreter with nncf, onnx and onnxruntime installed")
     parser.add_argument("--out", type=Path, default=Path("results/minilm-generalization"))
     args = parser.parse_args(argv)
