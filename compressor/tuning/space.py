@@ -60,7 +60,7 @@ class TuningSpace:
     formats: FrozenDict  # approach -> tuple of formats, best first
     smooth_quant_alphas: tuple  # (None,) when SmoothQuant is off
     # The model-aware first plan: per-op choices (for the first approach) that replace the first int8 option
-    # in ``default_plan`` (e.g. a transformer's weights per-channel, its softmax·V MatMuls in fp32).
+    # in ``default_plan`` (e.g. a transformer's weights per-channel; "fp32" wishes are allowed too).
     preset: FrozenDict = FrozenDict()
     model_type: str = ""
 

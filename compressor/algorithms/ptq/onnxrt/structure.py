@@ -6,9 +6,8 @@ spent its trials recovering). The roles read here:
 
 - ``attention_scores``: a MatMul of two activations whose output reaches a Softmax (Q·Kᵀ, through the
   scale Div/Mul and the mask Add);
-- ``attention_values``: a MatMul of two activations with a Softmax output as an input (softmax·V): the
-  probabilities span several orders of magnitude, and uint8 with one per-tensor scale rounds most of them
-  to 0. NNCF's transformer preset leaves this MatMul unquantized too;
+- ``attention_values``: a MatMul of two activations with a Softmax output as an input (softmax·V); NNCF's
+  transformer preset leaves it unquantized (ours does not: see ``OnnxRuntimePTQBackend.preset``);
 - ``linear`` (a MatMul/Gemm with a constant weight), ``conv``, ``matmul`` (any other two-activation MatMul).
 
 The model type: ``transformer`` (a Softmax fed by an activation MatMul, and LayerNormalization or its
