@@ -3,9 +3,7 @@ calibration methods and their caching, op outputs, size, latency, errors."""
 
 from __future__ import annotations
 
-import io
 import sys
-import warnings
 from contextlib import contextmanager
 
 import numpy as np
@@ -14,6 +12,8 @@ import pytest
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 torch = pytest.importorskip("torch")
+
+from onnx_export import export  # noqa: E402
 
 from compressor.algorithms.ptq import onnxrt_backend as backend_module  # noqa: E402
 from compressor.algorithms.ptq.algorithm import FP32, OpQuant, Plan  # noqa: E402
@@ -33,27 +33,6 @@ def one_torch_thread():
         yield
     finally:
         torch.set_num_threads(before)
-
-
-def export(module, example) -> onnx.ModelProto:
-    buffer = io.BytesIO()
-    with warnings.catch_warnings():  # the TorchScript exporter (dynamo=False) announces its deprecation
-        warnings.simplefilter("ignore", DeprecationWarning)
-        _export(module, example, buffer)
-    return onnx.load_from_string(buffer.getvalue())
-
-
-def _export(module, example, buffer) -> None:
-    torch.onnx.export(
-        module.eval(),
-        example,
-        buffer,
-        dynamo=False,
-        opset_version=17,
-        input_names=["x"],
-        output_names=["y"],
-        dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}},
-    )
 
 
 def train(module, x, y, steps):

@@ -3,15 +3,14 @@ op outputs point at the op that suffers from the outliers."""
 
 from __future__ import annotations
 
-import io
-import warnings
-
 import numpy as np
 import pytest
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 torch = pytest.importorskip("torch")
+
+from onnx_export import export  # noqa: E402
 
 from compressor.algorithms.ptq.algorithm import Plan  # noqa: E402
 from compressor.algorithms.ptq.onnxrt import session  # noqa: E402
@@ -36,23 +35,6 @@ class OutlierBlock(torch.nn.Module):
 
     def forward(self, x):
         return self.fc2(torch.nn.functional.gelu(self.fc1(self.ln(x))))
-
-
-def export(module, example) -> onnx.ModelProto:
-    buffer = io.BytesIO()
-    with warnings.catch_warnings():  # the TorchScript exporter (dynamo=False) announces its deprecation
-        warnings.simplefilter("ignore", DeprecationWarning)
-        torch.onnx.export(
-            module.eval(),
-            example,
-            buffer,
-            dynamo=False,
-            opset_version=17,
-            input_names=["x"],
-            output_names=["y"],
-            dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}},
-        )
-    return onnx.load_from_string(buffer.getvalue())
 
 
 @pytest.fixture(scope="module")

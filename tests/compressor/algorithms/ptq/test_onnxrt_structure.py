@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import io
-import warnings
-
 import pytest
 
 onnx = pytest.importorskip("onnx")
 torch = pytest.importorskip("torch")
+
+from onnx_export import export  # noqa: E402
 
 from compressor.algorithms.ptq.onnxrt import structure  # noqa: E402
 from compressor.algorithms.ptq.onnxrt_backend import OnnxRuntimePTQBackend  # noqa: E402
@@ -42,23 +41,6 @@ class TinyCNN(torch.nn.Module):
 
     def forward(self, x):
         return self.fc(torch.relu(self.conv(x)).flatten(1))
-
-
-def export(module, example) -> onnx.ModelProto:
-    buffer = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        torch.onnx.export(
-            module.eval(),
-            example,
-            buffer,
-            dynamo=False,
-            opset_version=17,
-            input_names=["x"],
-            output_names=["y"],
-            dynamic_axes={"x": {0: "batch"}},
-        )
-    return onnx.load_from_string(buffer.getvalue())
 
 
 @pytest.fixture(scope="module")
