@@ -59,11 +59,10 @@ _MAX_REPEATS = 100
 LATENCY_BUDGET_S = 1.0
 _LATENCY_CALLS = (5, 20)
 # Subset screening: most of tuning is evaluation, and most trials of a hard model fail by far. An eval_func
-# that takes ``subset=`` (a fraction: evaluate that share of its examples, the same ones each call, spread over
-# the set so that every class is in it) first sees
-# SCREEN_FRACTION of them; a plan losing more than SCREEN_MARGIN x the tolerable loss there (against fp32 on
-# the same subset) is rejected without the full evaluation. Every plan that can still pass, and the plan
-# returned, are evaluated on the full set.
+# that takes ``subset=`` (a fraction: evaluate that share of its examples, the same ones each call, spread
+# over the set so that every class is in it) first sees SCREEN_FRACTION of them; a plan losing more than
+# SCREEN_MARGIN x the tolerable loss there (against fp32 on the same subset) is rejected without the full
+# evaluation. Every plan that can still pass, and the plan returned, are evaluated on the full set.
 SCREEN_FRACTION = 0.25
 SCREEN_MARGIN = 3.0
 
@@ -407,6 +406,9 @@ class Tuner:
             latency, size, accuracy = chosen.latency_ms, chosen.size_bytes, chosen.accuracy
             if chosen.screened:  # the closest plan was only screened: what is reported is the full set
                 accuracy = self._accuracy(best_model, f"trial {chosen.index} (full eval set)", baseline=False)
+                if crit.meets(meta.baseline_accuracy, accuracy, self.criterion):
+                    log.warning("trial %d, rejected on its subset, meets the criterion on the full set", chosen.index)
+                    chosen = replace(chosen, accuracy=accuracy, met=True, evaluated_fraction=1.0)
         return TuningResult(
             best_plan=chosen.plan if chosen else None,
             model=best_model,
