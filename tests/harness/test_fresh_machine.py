@@ -1,5 +1,5 @@
 """The README's two set-up commands on a fresh machine: a new container from the offline base image with
-nothing but Python and `pip install tox` (containers/fresh-machine.sh). Slow (~30-40 min: torch and friends
+nothing but Python and `pip install tox` (containers/fresh-machine.sh). Slow (~15 min here: torch and friends
 installed twice, the zoo trained, bench-cpu and the test suite run); `tox -e slow` with a Docker daemon."""
 
 from __future__ import annotations
