@@ -48,6 +48,7 @@ class StrategySummary:
     failed: list[bool]  # per row: the job did not finish ok
     frame: pd.DataFrame  # the tuned jobs with ``strategy_label``, ``met`` and ``finished`` (for the chart)
     total_ops_known: bool  # every row's int8 op count is known (else some cells show the fp32 ops kept)
+    screened_trials: int = 0  # trials rejected on a subset of the eval set (the rows' notes)
 
 
 def tuned_jobs(jobs: pd.DataFrame) -> pd.DataFrame:
@@ -124,7 +125,14 @@ def strategy_summary(jobs: pd.DataFrame) -> StrategySummary | None:
         failed=[not f for f in tuned["finished"]],
         frame=tuned,
         total_ops_known=all_known,
+        screened_trials=sum(_screened(row) for _, row in tuned.iterrows()),
     )
+
+
+def _screened(row: pd.Series) -> int:
+    """``screened_trials`` of a row's notes; 0 when absent."""
+    value = _notes(row).get("screened_trials", 0)
+    return int(value) if isinstance(value, (int, float)) and value == value else 0
 
 
 def _aggregate(tuned: pd.DataFrame) -> list[list[str]]:

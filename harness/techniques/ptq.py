@@ -109,6 +109,8 @@ def tuned(ctx) -> Compressed:
         "all_fp32": bool(result.all_fp32),
         # trials rejected on the leading quarter of the eval set; the row's accuracy is always the full set
         "screened_trials": int(result.screened_trials),
+        # the report's "int8 ops" column needs the total
+        "quantizable_ops": len(result.best_plan.ops) if result.best_plan is not None else None,
     }
     notes.update(tuning_notes(ctx, result, "ptq"))
     return Compressed(

@@ -116,3 +116,14 @@ def test_no_tuned_jobs_no_strategy_section(results_frame, tmp_path):
     files = write_report(untuned, tmp_path / "out")
     assert "Strategy summary" not in files.markdown.read_text() and "strategy-summary" not in files.html.read_text()
     assert "strategies.png" not in [p.name for p in files.images]
+
+
+def test_the_report_says_when_trials_were_screened_on_a_subset(results_frame, tmp_path):
+    sentence = "rejected on an evenly spread quarter of the eval set"
+    assert sentence not in write_report(results_frame, tmp_path / "a").markdown.read_text()
+    frame = results_frame.copy()
+    frame["notes"] = json.dumps({"screened_trials": 3})
+    report = write_report(frame, tmp_path / "b")
+    tuned = len(summary_of(frame).rows)
+    assert f"{3 * tuned} trials of these jobs were {sentence}" in report.markdown.read_text()
+    assert sentence in report.html.read_text()
