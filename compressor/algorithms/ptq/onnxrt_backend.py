@@ -119,8 +119,9 @@ class OnnxRuntimePTQBackend(PTQBackend):
 
         Measured on the zoo MiniLM (3000 examples, fp32 0.8577): per-tensor full int8 0.8407 (-2.0 %),
         per-channel 0.8503 (-0.86 %, meets 1 %), per-channel with the softmax·V MatMuls in fp32 (NNCF's
-        choice) 0.8440 (-1.6 %): ORT's fp32 fallback of those MatMuls leaves their inputs' Q/DQ pairs in
-        place, so it is not offered as a first plan (the strategies may still try it)."""
+        choice) 0.8440 (-1.6 %), so it is not the first plan (the strategies may still try it). Why falling
+        back six small MatMuls costs 22 of 3000 examples is not established: their V input keeps its Q/DQ
+        pair (it feeds a Reshape, not the fp32 op), so only the softmax output changes precision."""
         from .onnxrt import structure
 
         kind = structure.model_type(model)
