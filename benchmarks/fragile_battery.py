@@ -8,7 +8,7 @@ The battery is NOT the zoo's hard tier (models/catalog.py) and not the tuning un
 variants of the zoo's trained cnn_mnist and mlp_digits, built here with models/outliers.py's seeded,
 fp32-exact culprits at other layers, ratios, seeds and combinations (single culprit, several culprits, a
 weight outlier only per-channel weights fix, spikes only a calibration method fixes, a weight outlier and an
-activation outlier together). The tuner's defaults are judged on models nobody tuned them on. Each run:
+activation outlier together), and an MLP trained here whose outlier activation feeds two consumers. The tuner's defaults are judged on models nobody tuned them on. Each run:
 ``quantization.fit`` with the strategy, ``max_trials``, ``timeout=0`` (stop at the first passing plan), the
 full eval split (the eval function takes ``subset=``, so trials are screened on a quarter of it first) and
 the first 128 calibration examples (what the variants' probe sizes their culprits on).
@@ -80,6 +80,72 @@ def variant(name: str, parent_name: str, seed: int, culprits: tuple[dict, ...]) 
     return ModelEntry(**fields)
 
 
+TWO_CONSUMERS = "mlp_two_consumers"
+
+
+def two_consumer_model(seed: int = 111, ratio: float = 500.0) -> Any:
+    """A digits MLP whose hidden activation ``h`` feeds two Linear layers (``a`` and ``b``, summed before the
+    head), trained here, then given a massive constant channel in ``h`` (one new fc1 row: zero weights, a bias
+    ``ratio`` times h's largest value; zero columns in ``a`` and ``b``): fp32-exact, but both consumers read a
+    tensor whose per-tensor scale leaves the real channels a few int8 levels. Not a zoo model (the zoo's
+    culprits live in nn.Sequential models, where no activation has two consumers)."""
+    import torch
+    from torch import nn
+
+    import models
+
+    class TwoConsumers(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc1, self.a, self.b, self.head = (
+                nn.Linear(64, 64),
+                nn.Linear(64, 48),
+                nn.Linear(64, 48),
+                nn.Linear(48, 10),
+            )
+
+        def forward(self, x):
+            h = torch.relu(self.fc1(x))
+            return self.head(torch.relu(self.a(h)) + torch.relu(self.b(h)))
+
+    torch.manual_seed(seed)
+    x, y = models.get("mlp_digits").load_data("train")
+    inputs, labels = torch.from_numpy(x), torch.from_numpy(y)
+    model = TwoConsumers()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(300):
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(model(inputs), labels).backward()
+        optimizer.step()
+    with torch.no_grad():
+        top = float(torch.relu(model.fc1(inputs)).max())
+        fc1 = nn.Linear(64, 65)
+        fc1.weight[:64], fc1.bias[:64] = model.fc1.weight, model.fc1.bias
+        fc1.weight[64], fc1.bias[64] = 0.0, ratio * top
+        model.fc1 = fc1
+        for name in ("a", "b"):
+            old = getattr(model, name)
+            wider = nn.Linear(65, old.out_features)
+            wider.weight[:, :64], wider.weight[:, 64], wider.bias[:] = old.weight, 0.0, old.bias
+            setattr(model, name, wider)
+    return model.eval()
+
+
+def _two_consumer_native(framework: str) -> tuple[Any, Any]:
+    """(zoo entry whose data and signature it uses, the native fp32 model for ``framework``)."""
+    import onnx
+
+    import models
+
+    entry = models.get("mlp_digits")
+    module = two_consumer_model()
+    if framework == "torch":
+        return entry, module
+    with tempfile.TemporaryDirectory(prefix="battery-two-") as tmp:
+        path = entry.export_onnx(module, Path(tmp) / "two_consumers.onnx")
+        return entry, onnx.load(str(path))
+
+
 def _data(entry: Any) -> tuple[list, Any, Any]:
     from models.evaluation import take
 
@@ -90,7 +156,10 @@ def _data(entry: Any) -> tuple[list, Any, Any]:
     return calib, (x_eval, y_eval), take
 
 
-def run_one(entry: Any, framework: str, strategy: str, max_trials: int) -> dict[str, Any]:
+def run_one(
+    entry: Any, framework: str, strategy: str, max_trials: int, fp32: Any = None, name: str = ""
+) -> dict[str, Any]:
+    """One tuning run; ``fp32`` (a native model) replaces the entry's own, ``name`` its name in the row."""
     from compressor import quantization
     from compressor.config import AccuracyCriterion, PostTrainingQuantConfig, TuningCriterion
     from harness.techniques.runtimes import runtime
@@ -98,7 +167,7 @@ def run_one(entry: Any, framework: str, strategy: str, max_trials: int) -> dict[
 
     calib, (x_eval, y_eval), take = _data(entry)
     rt = runtime(framework, threads=1)
-    fp32 = rt.load_fp32(entry)
+    fp32 = rt.load_fp32(entry) if fp32 is None else fp32
     fp32_predict = rt.predictor(fp32)
 
     def eval_func(model: Any, subset: float | None = None) -> float:
@@ -121,7 +190,7 @@ def run_one(entry: Any, framework: str, strategy: str, max_trials: int) -> dict[
     result = q.tuning
     first = result.trials[0] if result.trials else None
     return {
-        "variant": entry.name.removeprefix("battery_"),
+        "variant": name or entry.name.removeprefix("battery_"),
         "framework": framework,
         "strategy": strategy,
         "fp32_accuracy": result.baseline_accuracy,
@@ -160,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frameworks", nargs="+", default=["onnxrt", "torch"], choices=["onnxrt", "torch"])
     parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES), choices=STRATEGIES)
-    names = [name for name, *_ in BATTERY]
+    names = [name for name, *_ in BATTERY] + [TWO_CONSUMERS]
     parser.add_argument("--variants", nargs="+", default=names, choices=names)
     parser.add_argument("--max-trials", type=int, default=50)
     parser.add_argument("--out", type=Path, default=Path("results/fragile-battery"))
@@ -168,13 +237,17 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     args.out.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
-    for name, parent, seed, culprits in BATTERY:
+    runs = [(name, variant(name, parent, seed, culprits), None) for name, parent, seed, culprits in BATTERY]
+    runs.append((TWO_CONSUMERS, None, _two_consumer_native))
+    for name, entry, native in runs:
         if name not in args.variants:
             continue
-        entry = variant(name, parent, seed, culprits)
         for framework in args.frameworks:
+            model = None
+            if native is not None:
+                entry, model = native(framework)
             for strategy in args.strategies:
-                row = run_one(entry, framework, strategy, args.max_trials)
+                row = run_one(entry, framework, strategy, args.max_trials, fp32=model, name=name)
                 rows.append(row)
                 print(
                     f"{row['variant']:24} {framework:7} {strategy:12} naive loss {100 * row['naive_loss']:6.1f}% "

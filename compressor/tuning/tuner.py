@@ -230,10 +230,18 @@ class Tuner:
             )
             return failed, None
         baseline = history.meta.baseline_accuracy
-        accuracy, fraction = self._screened_accuracy(qmodel, index, baseline)
+        try:
+            accuracy, fraction = self._screened_accuracy(qmodel, index, baseline)
+            latency = self._latency(qmodel, latency_batch, history.meta.fp32_latency_ms)
+        except BackendError as exc:
+            # The model was built but cannot run (a compiler refusing its graph at the first call): as above.
+            log.warning("trial %d: the quantized model could not run: %s", index, exc)
+            failed = Trial(
+                index, plan, math.nan, math.inf, False, math.nan, 0, time.perf_counter() - start, error=str(exc)
+            )
+            return failed, None
         if not math.isfinite(accuracy) and not self.performance_only:
             log.warning("trial %d: eval_func returned %s; recorded as a failed trial", index, accuracy)
-        latency = self._latency(qmodel, latency_batch, history.meta.fp32_latency_ms)
         size = int(self.backend.size_bytes(qmodel))
         trial = Trial(
             index=index,

@@ -176,3 +176,32 @@ def test_restarting_twice_keeps_every_previous_history(tune, mlp, tmp_path):
         history = read_history(path)
         assert history.meta.config["tuning_criterion"]["max_trials"] == budget
         assert [t.key for t in history.trials] == [t.key for t in run.trials]
+
+
+def test_a_model_that_cannot_run_is_a_failed_trial_not_the_end_of_tuning(tune, fragile, digits):
+    """A backend whose quantized model refuses to run (as torch's inductor may, at its first call) whenever
+    fc1 is int8: those trials are recorded as failed, the tuner goes on, and the result runs."""
+    import numpy_backend as nb
+
+    from compressor.errors import BackendError
+
+    class Refusing:
+        def __init__(self, model):
+            self.model = model
+
+        def __call__(self, x):
+            raise BackendError("test backend: this graph does not compile")
+
+    class RefusingBackend(nb.NumpyBackend):
+        def quantize(self, model, plan, calibration):
+            built = super().quantize(model, plan, calibration)
+            return Refusing(built) if plan.ops["fc1"].quantized else built
+
+    backend = RefusingBackend(latency_model=lambda m: 1.0 if isinstance(m, Refusing) else 2.0)
+    # the latency model never runs a Refusing model, so the eval function is what meets the refusal
+    result = tune(fragile, strategy="basic", tuner_backend=backend, eval_func=lambda m: dm.accuracy(m, digits))
+    failed = [t for t in result.trials if t.error]
+    assert failed and all("does not compile" in t.error for t in failed)
+    assert all(t.plan.ops["fc1"].quantized for t in failed)
+    assert result.met_criterion
+    assert "fc1" in result.fallback_ops and dm.accuracy(result.model, digits) == result.accuracy

@@ -14,6 +14,7 @@ import copy
 import torch
 import torch._inductor.config as inductor_config
 
+from ....errors import BackendError
 from ....quiet import quiet_frameworks
 from ..algorithm import Plan
 
@@ -86,7 +87,18 @@ class StaticInt8Model(torch.nn.Module):
                     return compiled(*args)
                 # a new shape compiles: inductor's lowering warnings are its own business, not the caller's
                 with quiet_frameworks():
-                    out = compiled(*args)
+                    try:
+                        out = compiled(*args)
+                    except torch._dynamo.exc.BackendCompilerFailed as exc:
+                        # e.g. torchao's x86 qlinear post-op fusion asserting on a Linear whose ReLU output
+                        # feeds an Add: this plan cannot run compiled here; the tuner records a failed trial
+                        cause = getattr(exc, "inner_exception", None) or exc
+                        lines = str(cause).strip().splitlines()
+                        what = f"{type(cause).__name__}: {lines[0]}" if lines else type(cause).__name__
+                        raise BackendError(
+                            f"torch backend: inductor could not compile this int8 graph ({what}); "
+                            "this plan does not run on this torch/torchao version"
+                        ) from exc
                 seen.add(shapes)
                 return out
         finally:
