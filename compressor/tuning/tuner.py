@@ -154,6 +154,16 @@ class Tuner:
             if self.timeout > 0 and elapsed >= self.timeout:
                 log.info("timeout of %.1f s reached after %d trials", self.timeout, len(trials))
                 break
+            stall = getattr(strategy, "stall_trials", None)
+            if not continued and stall and _stalled(trials, stall) and self._may_continue(strategy, trials):
+                log.info(
+                    "strategy %r has not improved on its best plan in %d trials and the criterion is unmet: "
+                    "continuing from the best plan so far (knob variants, ranked and single-op fallbacks)",
+                    self.strategy_name,
+                    stall,
+                )
+                continued = True
+                strategy = self._continuation(space, strategy.sensitivity)
             plan = strategy.propose(list(trials))
             if plan is None and not continued and self._may_continue(strategy, trials):
                 log.info(
@@ -456,6 +466,19 @@ def _unused_name(path: Path) -> Path:
 
 def _speedup(fp32_ms: float, ms: float) -> float:
     return fp32_ms / ms if math.isfinite(fp32_ms) and math.isfinite(ms) and ms > 0 else math.nan
+
+
+def _stalled(trials, window: int) -> bool:
+    """The last ``window`` trials did not lower the best loss of the trials before them (failed trials count
+    as no progress)."""
+    if len(trials) < window:
+        return False
+
+    def best(part) -> float:
+        losses = [t.loss for t in part if t.error is None and t.loss == t.loss]
+        return min(losses, default=math.inf)
+
+    return not best(trials[-window:]) < best(trials[:-window])
 
 
 def _passed(trials) -> bool:

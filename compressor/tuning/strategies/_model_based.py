@@ -17,6 +17,8 @@ from .base import TuneStrategy
 class ModelBasedStrategy(TuneStrategy):
     """Options: ``n_initial`` (exploratory plans after the default one), ``n_candidates``."""
 
+    stall_trials = 12  # it never runs out: after 12 trials without progress, the continuation searches
+
     default_initial = 4
 
     def __init__(self, space, seed=0, options=None) -> None:

@@ -61,6 +61,9 @@ class TuneStrategy(ABC):
     """
 
     continue_when_unmet = True
+    # Strategies that never run out (sampling, model-based) hand over to the continuation when this many
+    # trials in a row did not improve on the best loss while the criterion is unmet; None: never.
+    stall_trials: int | None = None
 
     def __init__(self, space: TuningSpace, seed: int = 0, options: Mapping[str, Any] | None = None) -> None:
         self.space = space

@@ -6,9 +6,9 @@ untried: on a small MLP with weight outliers ``mse`` stopped after 3 of 50 trial
 weights alone met the criterion. This continuation searches the rest of the space, cheapest first, from
 the best plan found so far:
 
-1. the knob variants of the best plan (calibration method, format, SmoothQuant alpha, weight granularity
-   and schemes, the other approach): each keeps every op int8;
-2. fp32 fallback of the ops still quantized in the best plan, ranked by op-output MSE, cumulatively;
+1. alternately, the knob variants of the best plan (calibration method, format, SmoothQuant alpha, weight
+   granularity and schemes, the other approach: each keeps every op int8) and 2. fp32 fallback of the ops
+   still quantized in the best plan, ranked by op-output MSE, cumulatively;
 3. ``basic``'s whole sequence (knob variants of the default, every single-op fallback, then those that
    helped most accumulated);
 4. hill climbing: the knob variants and single-op fallbacks of whichever plan is best now, again and
@@ -33,10 +33,11 @@ class ContinueSearch(SequentialStrategy):
 
     def candidates(self) -> Iterator[Plan]:
         base = self._best()
-        yield from knob_variants(self.space, base)
-        base = self._best()
-        if base.quantized_ops:
-            yield from cumulative_fallbacks(base, sensitivity_ranking(self, base))
+        knobs = knob_variants(self.space, base)
+        fallbacks = cumulative_fallbacks(base, sensitivity_ranking(self, base)) if base.quantized_ops else iter(())
+        # Alternated: a knob variant keeps every op int8 (the whole fix on a weight outlier), a ranked fallback
+        # removes a culprit (the fix on activation outliers); either may be the one the budget has room for.
+        yield from _alternate(knobs, fallbacks)
         yield from basic_sequence(self)
         while True:
             base = self._best()
@@ -51,3 +52,15 @@ class ContinueSearch(SequentialStrategy):
     def _best(self) -> Plan:
         best = self.best_trial()
         return best.plan if best is not None else self.space.default_plan()
+
+
+def _alternate(*sources: Iterator[Plan]) -> Iterator[Plan]:
+    """One plan from each source in turn until all are exhausted."""
+    pending = [iter(source) for source in sources]
+    while pending:
+        for source in list(pending):
+            plan = next(source, None)
+            if plan is None:
+                pending.remove(source)
+            else:
+                yield plan

@@ -17,6 +17,8 @@ _ATTEMPTS = 1000
 
 @register_strategy("random")
 class RandomStrategy(TuneStrategy):
+    stall_trials = 12  # it never runs out: after 12 trials without progress, the continuation searches
+
     def __init__(self, space, seed=0, options=None) -> None:
         super().__init__(space, seed, options)
         self.encoder = PlanEncoder(space)
