@@ -163,7 +163,7 @@ def run_one(
     from compressor import quantization
     from compressor.config import AccuracyCriterion, PostTrainingQuantConfig, TuningCriterion
     from harness.techniques.runtimes import runtime
-    from models.evaluation import evaluate, spread
+    from models.evaluation import evaluate
 
     calib, (x_eval, y_eval), take = _data(entry)
     rt = runtime(framework, threads=1)
@@ -172,10 +172,7 @@ def run_one(
 
     def eval_func(model: Any, subset: float | None = None) -> float:
         predict = fp32_predict if model is fp32 else rt.predictor(model)
-        if subset is None or subset >= 1:
-            return evaluate(predict, x_eval, y_eval, entry.metric)
-        picked = spread(len(y_eval), max(1, math.ceil(subset * len(y_eval))))  # the split is sorted by label
-        return evaluate(predict, take(x_eval, picked), y_eval[picked], entry.metric)
+        return evaluate(predict, x_eval, y_eval, entry.metric, subset=subset)
 
     conf = PostTrainingQuantConfig(
         calibration_sampling_size=(CALIB_EXAMPLES,),

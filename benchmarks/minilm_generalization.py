@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
-import math
 import statistics
 import subprocess
 import tempfile
@@ -81,7 +80,7 @@ def run_task(task: str, args: argparse.Namespace) -> dict[str, Any]:
     from harness.runner import measure
     from harness.spec import BenchSettings
     from harness.techniques.runtimes import runtime
-    from models.evaluation import evaluate, spread, take
+    from models.evaluation import evaluate, take
 
     entry = entry_for(task)
     path = entry.prepare(framework="onnxrt").model
@@ -97,10 +96,7 @@ def run_task(task: str, args: argparse.Namespace) -> dict[str, Any]:
 
     def eval_func(model: Any, subset: float | None = None) -> float:
         predict = fp32_predict if model is fp32 else rt.predictor(model)
-        if subset is None or subset >= 1:
-            return evaluate(predict, x_eval, y_eval, entry.metric)
-        picked = spread(len(y_eval), max(1, math.ceil(subset * len(y_eval))))
-        return evaluate(predict, take(x_eval, picked), y_eval[picked], entry.metric)
+        return evaluate(predict, x_eval, y_eval, entry.metric, subset=subset)
 
     started = time.perf_counter()
     fp32_accuracy = eval_func(fp32)

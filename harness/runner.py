@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import statistics
 import tempfile
@@ -130,11 +129,9 @@ def prepare(job: Job, workspace: Path) -> JobContext:
         """Accuracy on the eval set; ``subset`` (compressor's trial screening): on that fraction of it,
         evenly spread."""
         predict = fp32_predict if model is fp32_model else rt.predictor(model)
-        x, y = x_eval, y_eval
-        if subset is not None and subset < 1:
-            picked = spread(len(y_eval), max(1, math.ceil(subset * len(y_eval))))
-            x, y = take(x_eval, picked), y_eval[picked]
-        return evaluate(predict, x, y, entry.metric, batch_size=EVAL_BATCH, reference_fn=fp32_predict)
+        return evaluate(
+            predict, x_eval, y_eval, entry.metric, batch_size=EVAL_BATCH, reference_fn=fp32_predict, subset=subset
+        )
 
     return JobContext(
         entry, job.framework, spec, settings, job.seed, fp32_model, rt, [inputs for inputs, _ in calib_loader],

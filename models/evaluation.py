@@ -6,6 +6,7 @@ quantized variant of any of them), so accuracy numbers are comparable across fra
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -59,12 +60,18 @@ def evaluate(
     metric: str,
     batch_size: int = 256,
     reference_fn: Callable[[Inputs], np.ndarray] | None = None,
+    subset: float | None = None,
 ) -> float:
     """top1: fraction of argmax == label. agreement: fraction of argmax == reference argmax.
 
     Agreement is the metric where no labels exist (or to measure a compressed model against its
     fp32 parent); it needs ``reference_fn``, normally the fp32 model's predict function.
+    ``subset`` (a fraction below 1, compressor's trial screening): only that share of the examples,
+    evenly spread (``spread``), the same ones every call.
     """
+    if subset is not None and subset < 1:
+        picked = spread(len(y), max(1, math.ceil(subset * len(y))))
+        x, y = take(x, picked), y[picked]
     logits = predict_all(predict_fn, x, batch_size)
     if metric == "top1":
         return top1(logits, y)

@@ -156,26 +156,13 @@ class Tuner:
                 break
             stall = getattr(strategy, "stall_trials", None)
             if not continued and stall and _stalled(trials, stall) and self._may_continue(strategy, trials):
-                log.info(
-                    "strategy %r has not improved on its best plan in %d trials and the criterion is unmet: "
-                    "continuing from the best plan so far (knob variants, ranked and single-op fallbacks)",
-                    self.strategy_name,
-                    stall,
-                )
+                strategy = self._continuation(space, strategy, f"has not improved on its best plan in {stall} trials")
                 continued = True
-                strategy = self._continuation(space, strategy.sensitivity)
             plan = strategy.propose(list(trials))
             if plan is None and not continued and self._may_continue(strategy, trials):
-                log.info(
-                    "strategy %r has no more plans after %d of %d trials and the criterion is unmet: continuing "
-                    "with the rest of the space from the best plan so far (knob variants, ranked and single-op "
-                    "fallbacks)",
-                    self.strategy_name,
-                    len(trials),
-                    max_trials,
-                )
+                why = f"has no more plans after {len(trials)} of {max_trials} trials"
+                strategy = self._continuation(space, strategy, why)
                 continued = True
-                strategy = self._continuation(space, strategy.sensitivity)
                 plan = strategy.propose(list(trials))
             if plan is None:
                 if continued:
@@ -220,11 +207,18 @@ class Tuner:
             return False
         return bool(getattr(strategy, "continue_when_unmet", True))  # duck-typed strategies continue too
 
-    def _continuation(self, space: TuningSpace, sensitivity):
+    def _continuation(self, space: TuningSpace, strategy, why: str):
+        """``ContinueSearch`` in place of ``strategy``, which ``why`` (logged) with the criterion unmet."""
         from .strategies.continuation import ContinueSearch
 
+        log.info(
+            "strategy %r %s and the criterion is unmet: continuing from the best plan so far (knob variants, "
+            "ranked and single-op fallbacks)",
+            self.strategy_name,
+            why,
+        )
         follow = ContinueSearch(space, self.seed, {})
-        follow.sensitivity = sensitivity
+        follow.sensitivity = strategy.sensitivity
         return follow
 
     def _evaluate(self, model, plan: Plan, batches, latency_batch, history: History, index: int):

@@ -28,16 +28,12 @@ class AutoStrategy(SequentialStrategy):
         default = self.space.default_plan()
         yield default
         yield _with_preference(self.space, default, {"weight_granularity": "per_channel"})
-        base = self._best(default)
+        base = self.best_plan()
         for alpha in self.space.smooth_quant_alphas:
             yield replace(base, smooth_quant_alpha=alpha)
-        base = self._best(default)
+        base = self.best_plan()
         for calibration in self.space.calibrations_for(base.approach):
             yield replace(base, calibration=calibration)
-        base = self._best(default)
+        base = self.best_plan()
         yield from cumulative_fallbacks(base, sensitivity_ranking(self, base))
         yield from basic_sequence(self)
-
-    def _best(self, default: Plan) -> Plan:
-        best = self.best_trial()
-        return best.plan if best is not None else default

@@ -136,3 +136,8 @@ class SequentialStrategy(TuneStrategy):
         if not pool:
             return None
         return min(pool, key=lambda t: (t.loss, len(t.fallback_ops), t.index))
+
+    def best_plan(self) -> Plan:
+        """The plan of ``best_trial()``, else the space's default plan (nothing evaluated yet)."""
+        best = self.best_trial()
+        return best.plan if best is not None else self.space.default_plan()

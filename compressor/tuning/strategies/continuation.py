@@ -32,7 +32,7 @@ class ContinueSearch(SequentialStrategy):
     """Not registered: the tuner appends it to any strategy that ends early (see the module docstring)."""
 
     def candidates(self) -> Iterator[Plan]:
-        base = self._best()
+        base = self.best_plan()
         knobs = knob_variants(self.space, base)
         fallbacks = cumulative_fallbacks(base, sensitivity_ranking(self, base)) if base.quantized_ops else iter(())
         # Alternated: a knob variant keeps every op int8 (the whole fix on a weight outlier), a ranked fallback
@@ -40,7 +40,7 @@ class ContinueSearch(SequentialStrategy):
         yield from _alternate(knobs, fallbacks)
         yield from basic_sequence(self)
         while True:
-            base = self._best()
+            base = self.best_plan()
             fresh = [p for p in self._neighbours(base) if self.result(p) is None]
             if not fresh:
                 return
@@ -48,10 +48,6 @@ class ContinueSearch(SequentialStrategy):
 
     def _neighbours(self, base: Plan) -> list[Plan]:
         return [*knob_variants(self.space, base), *(plan for _, plan in single_fallbacks(self.space, base))]
-
-    def _best(self) -> Plan:
-        best = self.best_trial()
-        return best.plan if best is not None else self.space.default_plan()
 
 
 def _alternate(*sources: Iterator[Plan]) -> Iterator[Plan]:
