@@ -63,6 +63,9 @@ class TuningSpace:
     # in ``default_plan`` (e.g. a transformer's weights per-channel; "fp32" wishes are allowed too).
     preset: FrozenDict = FrozenDict()
     model_type: str = ""
+    # Ops that play one role in the model (the backend's optional ``op_groups``: e.g. a transformer's Q·Kᵀ
+    # MatMuls), name -> op names in model order; strategies may move a group in one trial.
+    groups: FrozenDict = FrozenDict()
 
     @property
     def op_names(self) -> tuple[str, ...]:
@@ -160,7 +163,8 @@ class TuningSpace:
             "formats": {a: list(f) for a, f in self.formats.items()},
             "smooth_quant_alphas": list(self.smooth_quant_alphas),
             "model_type": self.model_type,
-            "preset": {op: ("fp32" if not q.quantized else q.weight_granularity) for op, q in self.preset.items()},
+            "groups": {name: len(ops) for name, ops in self.groups.items()},
+            "preset": {op: _short(q) if q.quantized else "fp32" for op, q in self.preset.items()},
         }
 
 
@@ -212,6 +216,7 @@ def build_space(backend: Any, model: Any, conf: Any) -> TuningSpace:
         smooth_quant_alphas=smooth_quant_alphas(conf.recipes),
         preset=preset,
         model_type=kind,
+        groups=_groups(backend, model, choices, approaches[0]),
     )
     log.info("tuning space: %s", space.describe())
     return space
@@ -220,7 +225,8 @@ def build_space(backend: Any, model: Any, conf: Any) -> TuningSpace:
 def _preset(backend: Any, model: Any, choices: list[OpChoices], approach: str) -> tuple[str, FrozenDict]:
     """(model type, {op: choice}) from the backend's optional ``preset(model)``, which returns the model type
     and per-op wishes: ``"fp32"`` or a dict of ``OpQuant`` fields (``{"weight_granularity": "per_channel"}``).
-    A wish the config does not allow for that op (``op_type_dict``/``op_name_dict``) is dropped."""
+    Where the config (``op_type_dict``/``op_name_dict``) allows only part of a wish, the option granting the
+    most of it is taken; a wish it allows nothing of is dropped."""
     if not hasattr(backend, "preset"):
         return "", FrozenDict()
     kind, wishes = backend.preset(model)
@@ -234,14 +240,31 @@ def _preset(backend: Any, model: Any, choices: list[OpChoices], approach: str) -
             if choice.tunable(approach):
                 chosen[op] = FP32
             continue
-        match = [o for o in choice.options(approach) if all(getattr(o, k) == v for k, v in wish.items())]
-        if match:
-            chosen[op] = match[0]
+        if approach == "dynamic":  # every op of a dynamic plan is dynamic: that wish is already granted
+            wish = {k: v for k, v in wish.items() if k != "activation_mode"}
+        # the option granting most of the wish (a config rule may forbid part of it), earlier options on ties
+        options = choice.options(approach)
+        granted = [sum(getattr(o, k) == v for k, v in wish.items()) for o in options]
+        if max(granted) > 0:
+            chosen[op] = options[granted.index(max(granted))]
     if chosen and all(not q.quantized for q in chosen.values()) and len(chosen) == len(choices):
         return kind, FrozenDict()  # a preset that quantizes nothing is no first plan
     if chosen:
         log.info("%s model: the first plan follows its preset for %d of %d ops", kind, len(chosen), len(choices))
     return kind, FrozenDict((c.name, chosen[c.name]) for c in choices if c.name in chosen)
+
+
+def _groups(backend: Any, model: Any, choices: list[OpChoices], approach: str) -> FrozenDict:
+    """The backend's ``op_groups(model)`` restricted to tunable ops; groups of fewer than two are dropped."""
+    if not hasattr(backend, "op_groups"):
+        return FrozenDict()
+    tunable = [c.name for c in choices if c.tunable(approach)]
+    groups = {}
+    for name, ops in backend.op_groups(model).items():
+        kept = tuple(op for op in tunable if op in set(ops))
+        if len(kept) >= 2:
+            groups[name] = kept
+    return FrozenDict(groups)
 
 
 def _formats(backend: Any, approach: str, requested: str) -> tuple[str, ...]:
@@ -262,4 +285,5 @@ def smooth_quant_alphas(recipes: Mapping[str, Any]) -> tuple:
 
 
 def _short(option: OpQuant) -> str:
-    return f"{option.weight_granularity}/{option.weight_scheme} weight, {option.activation_scheme} activation"
+    mode = " dynamic" if option.activation_mode == "dynamic" else ""
+    return f"{option.weight_granularity}/{option.weight_scheme} weight, {option.activation_scheme}{mode} activation"

@@ -24,6 +24,9 @@ FORMATS = ("default", "QDQ", "QOperator")
 OP_DTYPES = ("int8", "bf16", "fp16", "fp32")
 GRANULARITIES = ("per_tensor", "per_channel")
 SCHEMES = ("sym", "asym")
+# How an int8 op of a *static* plan gets its activation range: calibrated ahead of time, or computed per
+# batch at run time (weights int8, activations quantized on the fly). In a dynamic plan every op is dynamic.
+ACTIVATION_MODES = ("static", "dynamic")
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class OpQuant:
     weight_granularity: str = "per_tensor"
     weight_scheme: str = "sym"
     activation_scheme: str = "asym"
+    activation_mode: str = "static"
 
     def __post_init__(self) -> None:
         for name, allowed in (
@@ -50,6 +54,7 @@ class OpQuant:
             ("weight_granularity", GRANULARITIES),
             ("weight_scheme", SCHEMES),
             ("activation_scheme", SCHEMES),
+            ("activation_mode", ACTIVATION_MODES),
         ):
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"OpQuant.{name}", getattr(self, name), allowed)
@@ -57,6 +62,19 @@ class OpQuant:
     @property
     def quantized(self) -> bool:
         return self.dtype != "fp32"
+
+    @property
+    def dynamic(self) -> bool:
+        """An int8 op whose activations are quantized at run time."""
+        return self.quantized and self.activation_mode == "dynamic"
+
+    def to_dict(self) -> dict[str, str]:
+        """Its fields; ``activation_mode`` only when not the default, so plans written before it existed keep
+        their keys (a history from an older version still resumes)."""
+        fields = asdict(self)
+        if self.activation_mode == "static":
+            del fields["activation_mode"]
+        return fields
 
 
 FP32 = OpQuant(dtype="fp32")
@@ -96,6 +114,11 @@ class Plan:
         return tuple(name for name, choice in self.ops.items() if choice.quantized)
 
     @property
+    def dynamic_ops(self) -> tuple[str, ...]:
+        """Int8 ops whose activations are quantized at run time (in a static plan), in model order."""
+        return tuple(name for name, choice in self.ops.items() if choice.dynamic)
+
+    @property
     def all_fp32(self) -> bool:
         """Every op fell back: not a quantized model, whatever the accuracy says."""
         return not self.quantized_ops
@@ -115,7 +138,7 @@ class Plan:
             "calibration": self.calibration,
             "quant_format": self.quant_format,
             "smooth_quant_alpha": self.smooth_quant_alpha,
-            "ops": {name: asdict(choice) for name, choice in self.ops.items()},
+            "ops": {name: choice.to_dict() for name, choice in self.ops.items()},
         }
 
     @classmethod

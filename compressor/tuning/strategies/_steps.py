@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 
-from ...algorithms.ptq.algorithm import Plan
+from ...algorithms.ptq.algorithm import FP32, OpQuant, Plan
 from ..sensitivity import rank_ops
 from ..space import TuningSpace
 from .base import SequentialStrategy
 
 # Per-op option fields whose alternatives are tried model-wide as "knob variants".
-OPTION_FIELDS = ("weight_granularity", "weight_scheme", "activation_scheme")
+OPTION_FIELDS = ("weight_granularity", "weight_scheme", "activation_scheme", "activation_mode")
 
 
 def knob_variants(space: TuningSpace, base: Plan) -> Iterator[Plan]:
@@ -71,6 +71,70 @@ def cumulative_fallbacks(base: Plan, ranked: Sequence[str], start: int = 1) -> I
         plan = base.with_fallback(*ranked[:k])
         if not plan.all_fp32:
             yield plan
+
+
+def demotion(space: TuningSpace, plan: Plan, op: str) -> OpQuant:
+    """The next step down for ``op`` towards fp32: a static int8 op goes to dynamic int8 (weights still int8,
+    its input quantized at run time; same weight options where offered) when the backend offers that in the
+    plan's approach, anything else goes to fp32 (when allowed)."""
+    choice, current = space.op(op), plan.ops[op]
+    if current.quantized and not current.dynamic:
+        dynamic = [o for o in choice.options(plan.approach) if o.dynamic]
+        same = [o for o in dynamic if o.weight_granularity == current.weight_granularity]
+        if dynamic:
+            return (same or dynamic)[0]
+    return FP32 if choice.fp32_allowed else current
+
+
+def can_demote_to_dynamic(space: TuningSpace, plan: Plan) -> bool:
+    """Some op still static int8 in ``plan`` could run dynamic int8 instead."""
+    return any(not plan.ops[op].dynamic and demotion(space, plan, op).dynamic for op in plan.quantized_ops)
+
+
+def demoted(space: TuningSpace, base: Plan, ops: Sequence[str]) -> Plan:
+    """``base`` with each of ``ops`` one step down (``demotion``)."""
+    return base.with_ops(**{op: demotion(space, base, op) for op in ops})
+
+
+def group_steps(space: TuningSpace, base: Plan) -> Iterator[Plan]:
+    """``base`` with one small op group (at most a quarter of the tunable ops: a transformer's attention
+    MatMuls, not its linears) one step down, smallest groups first, then all of those groups at once."""
+    limit = max(1, len(space.tunable_ops(base.approach)) // 4)
+    small = sorted((ops for ops in space.groups.values() if len(ops) <= limit), key=len)
+    for ops in small:
+        yield demoted(space, base, [op for op in ops if base.ops[op].quantized])
+    if len(small) > 1:
+        yield demoted(space, base, [op for ops in small for op in ops if base.ops[op].quantized])
+
+
+def smallest_prefix(strategy: SequentialStrategy, make: Callable[[int], Plan], n: int) -> Iterator[Plan]:
+    """``make(k)`` for k = 1, 2, 3, 5, 8, 12, ... (x1.5, capped at ``n``) until a plan meets the criterion,
+    then bisection between the last k that did not and the first that did, for the smallest k that meets:
+    about 10 trials for MiniLM's 49 ops where one k at a time needs up to 49. With ``timeout=0`` the tuner
+    stops at the first plan that meets, so the result has at most 1.5x the fewest changes that would have
+    met; with a time budget the bisection finds that fewest. Plans with every op in fp32 are not quantized
+    models and are never proposed."""
+    low, k = 0, 1  # low: the largest k known not to meet
+    while True:
+        k = min(k, n)
+        plan = make(k)
+        if plan.all_fp32:
+            return
+        yield plan
+        if strategy.met(plan):
+            break
+        if k == n:
+            return
+        low, k = k, max(k + 1, (3 * k + 1) // 2)
+    high = k
+    while high - low > 1:
+        middle = (low + high) // 2
+        plan = make(middle)
+        yield plan
+        if strategy.met(plan):
+            high = middle
+        else:
+            low = middle
 
 
 def sensitivity_ranking(strategy: SequentialStrategy, plan: Plan) -> list[str]:

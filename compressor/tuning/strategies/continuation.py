@@ -6,12 +6,14 @@ untried: on a small MLP with weight outliers ``mse`` stopped after 3 of 50 trial
 weights alone met the criterion. This continuation searches the rest of the space, cheapest first, from
 the best plan found so far:
 
+0. each small group of ops with one role (``_steps.group_steps``) one step down, then those groups together;
 1. alternately, the knob variants of the best plan (calibration method, format, SmoothQuant alpha, weight
-   granularity and schemes, the other approach: each keeps every op int8) and 2. fp32 fallback of the ops
-   still quantized in the best plan, ranked by op-output MSE, cumulatively;
+   granularity and schemes, the other approach: each keeps every op int8) and 2. the ops still quantized in
+   the best plan, ranked by op-output MSE, first one step down (static int8 to dynamic int8 where the backend
+   offers it; x1.5 more ops per trial), then in fp32, cumulatively;
 3. ``basic``'s whole sequence (knob variants of the default, every single-op fallback, then those that
    helped most accumulated);
-4. hill climbing: the knob variants and single-op fallbacks of whichever plan is best now, again and
+4. hill climbing: the knob variants, single-op demotions and single-op fallbacks of whichever plan is best now, again and
    again while that yields an untried plan.
 
 It ends when a plan meets the criterion (the tuner stops asking), the budget ends, or step 4 finds no
@@ -24,7 +26,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ...algorithms.ptq.algorithm import Plan
-from ._steps import basic_sequence, cumulative_fallbacks, knob_variants, sensitivity_ranking, single_fallbacks
+from ._steps import (
+    basic_sequence,
+    can_demote_to_dynamic,
+    cumulative_fallbacks,
+    demoted,
+    group_steps,
+    knob_variants,
+    sensitivity_ranking,
+    single_fallbacks,
+    smallest_prefix,
+)
 from .base import SequentialStrategy
 
 
@@ -33,8 +45,10 @@ class ContinueSearch(SequentialStrategy):
 
     def candidates(self) -> Iterator[Plan]:
         base = self.best_plan()
+        yield from group_steps(self.space, base)
+        base = self.best_plan()
         knobs = knob_variants(self.space, base)
-        fallbacks = cumulative_fallbacks(base, sensitivity_ranking(self, base)) if base.quantized_ops else iter(())
+        fallbacks = self._ranked_steps(base) if base.quantized_ops else iter(())
         # Alternated: a knob variant keeps every op int8 (the whole fix on a weight outlier), a ranked fallback
         # removes a culprit (the fix on activation outliers); either may be the one the budget has room for.
         yield from _alternate(knobs, fallbacks)
@@ -46,8 +60,17 @@ class ContinueSearch(SequentialStrategy):
                 return
             yield from fresh
 
+    def _ranked_steps(self, base: Plan) -> Iterator[Plan]:
+        """The ranked ops one step down (dynamic int8 where offered), then in fp32, cumulatively."""
+        ranked = sensitivity_ranking(self, base)
+        if can_demote_to_dynamic(self.space, base):
+            yield from smallest_prefix(self, lambda k: demoted(self.space, base, ranked[:k]), len(ranked))
+        yield from cumulative_fallbacks(base, ranked)
+
     def _neighbours(self, base: Plan) -> list[Plan]:
-        return [*knob_variants(self.space, base), *(plan for _, plan in single_fallbacks(self.space, base))]
+        singles = [plan for _, plan in single_fallbacks(self.space, base)]
+        steps = [demoted(self.space, base, [op]) for op in base.quantized_ops]
+        return [*knob_variants(self.space, base), *steps, *singles]
 
 
 def _alternate(*sources: Iterator[Plan]) -> Iterator[Plan]:

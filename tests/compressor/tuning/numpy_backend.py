@@ -136,12 +136,15 @@ class NumpyBackend(PTQBackend):
         latency_model: Callable[[MLP], float] | None = None,
         iterations: int = 20,
         granularities: tuple[str, ...] = ("per_channel", "per_tensor"),
+        dynamic_in_static: bool = False,
     ) -> None:
         """``granularities``: the weight granularities offered, best first (ONNX Runtime's order is
-        per-tensor first)."""
+        per-tensor first). ``dynamic_in_static``: static plans may also run an op with run-time activation
+        ranges (``OpQuant(activation_mode="dynamic")``, as ONNX Runtime's MatMuls can)."""
         self.latency_model = latency_model
         self.iterations = iterations
         self.granularities = granularities
+        self.dynamic_in_static = dynamic_in_static
 
     def fingerprint(self, model: MLP) -> str:
         digest = hashlib.sha256()
@@ -154,12 +157,15 @@ class NumpyBackend(PTQBackend):
         return [OpInfo(layer.name, "Linear") for layer in model.layers]
 
     def op_options(self, op: OpInfo, approach: str) -> list[OpQuant]:
-        return [
+        options = [
             OpQuant("int8", granularity, wscheme, ascheme)
             for granularity in self.granularities
             for wscheme in ("sym", "asym")
             for ascheme in ("asym", "sym")
         ]
+        if approach == "static" and self.dynamic_in_static:
+            options += [OpQuant("int8", granularity, activation_mode="dynamic") for granularity in self.granularities]
+        return options
 
     def formats(self, approach: str) -> tuple[str, ...]:
         return ("QOperator", "QDQ") if approach == "static" else ("QOperator",)
@@ -183,7 +189,7 @@ class NumpyBackend(PTQBackend):
                 smooth = smooth_scales(seen, weight, plan.smooth_quant_alpha)
                 weight, seen = weight * smooth[None, :], seen / smooth
             q, scales, deq = quantize_weight(weight, choice.weight_granularity, choice.weight_scheme)
-            if plan.approach == "static":
+            if plan.approach == "static" and not choice.dynamic:
                 lo, hi = calibrate_range(seen, plan.calibration, choice.activation_scheme)
                 act = ActQuant(choice.activation_scheme, *act_params(seen, choice.activation_scheme, lo, hi))
             else:

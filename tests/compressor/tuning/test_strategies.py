@@ -207,3 +207,28 @@ def test_strategies_only_read_history_and_keep_rng_local(backend, mlp):
     b = get_strategy("random")(space, 3, {}).propose([])
     assert a.key == b.key
     assert (np.random.get_state()[1] == state).all()
+
+
+def under_ranged_calibration(digits, factor=0.3):
+    """Calibration inputs scaled by ``factor``: every calibrated activation range is too small for the eval
+    data and clips it, whatever the method; ranges taken at run time (dynamic) are right."""
+    return [(x * factor,) for (x,) in dm.calibration_batches(digits)]
+
+
+@pytest.mark.parametrize("strategy", ["auto", "mse", "mse_v2"])
+def test_ops_go_to_dynamic_int8_before_fp32(strategy, mlp, digits, tmp_path):
+    """Where the backend can run an op of a static plan with run-time activation ranges, the strategies' ranked
+    fallback moves ops there first: the result keeps every op int8, and no plan before it had an fp32 op."""
+    from compressor.tuning import Tuner
+
+    backend = nb.NumpyBackend(latency_model=nb.modeled_latency(), dynamic_in_static=True)
+    calib = under_ranged_calibration(digits)
+    conf = make_conf(strategy=strategy, max_trials=30)
+    result = Tuner(backend, mlp, conf, calib, lambda m: dm.accuracy(m, digits), workspace=tmp_path / "ws").run()
+    assert result.met_criterion and not result.fallback_ops, result.summary()
+    assert result.best_plan.dynamic_ops, result.summary()
+    assert all(not t.plan.fallback_ops for t in result.trials), [t.plan.fallback_ops for t in result.trials]
+    # without dynamic ops in the space the same data needs fp32 fallback (or does not meet at all)
+    plain = nb.NumpyBackend(latency_model=nb.modeled_latency())
+    other = Tuner(plain, mlp, conf, calib, lambda m: dm.accuracy(m, digits), workspace=tmp_path / "plain").run()
+    assert not other.met_criterion or other.fallback_ops

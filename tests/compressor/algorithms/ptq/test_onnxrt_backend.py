@@ -266,6 +266,33 @@ def test_dynamic_leaves_convs_fp32_unless_a_plan_names_them(models, prepared, ba
     assert [n.op_type for n in explicit.graph.node].count("ConvInteger") == 1
 
 
+@pytest.mark.parametrize("fmt", ["QDQ", "QOperator"])
+def test_static_plan_mixes_static_dynamic_and_fp32_ops(fmt, models, prepared, backend, digits):
+    """One graph: the first Gemm static (QDQ / QLinear), the second dynamic (its input quantized at run time,
+    named ``<gemm>_MatMul`` by ORT), the third fp32; CNN convs are never offered dynamic by default."""
+    model, shape = prepared["mlp"], models["mlp"][1]
+    first, second, third = (op.name for op in backend.quantizable_ops(model))
+    info = backend.quantizable_ops(model)[1]
+    dynamic = OpQuant(activation_mode="dynamic")
+    assert dynamic in backend.op_options(info, "static")
+    assert not any(o.dynamic for o in backend.op_options(backend.quantizable_ops(prepared["cnn"])[0], "static"))
+    plan = Plan(quant_format=fmt, ops={first: OpQuant(), second: dynamic, third: FP32})
+    quantized = backend.quantize(model, plan, calibration(digits, shape))
+    types = [n.op_type for n in quantized.graph.node]
+    by_name = {n.name: n.op_type for n in quantized.graph.node}
+    assert float_ops(quantized) == {third}
+    assert by_name[f"{second}_MatMul_quant"] == "MatMulInteger" and types.count("DynamicQuantizeLinear") == 1
+    # the dynamic pass must not rewrite the other Gemms (a QDQ Gemm would get a run-time weight Transpose)
+    assert by_name[third] == "Gemm" and "Transpose" not in types
+    assert by_name[first] == "Gemm" if fmt == "QDQ" else by_name[f"{first}_quant"] == "QGemm"
+    assert all(o.domain != "compressor.hidden" for o in quantized.opset_import)
+    assert accuracy(quantized, digits, shape) >= accuracy(model, digits, shape) - 0.01
+    # every op dynamic: no static pass, no calibration needed
+    only = backend.quantize(model, Plan(quant_format=fmt, ops={first: dynamic, second: dynamic, third: dynamic}), [])
+    assert "QuantizeLinear" not in {n.op_type for n in only.graph.node} and not float_ops(only)
+    assert Plan(ops={first: dynamic}).dynamic_ops == (first,)
+
+
 @pytest.mark.parametrize(
     "plan", [Plan(), Plan(quant_format="QOperator"), Plan(approach="dynamic")], ids=["qdq", "qop", "dynamic"]
 )

@@ -9,6 +9,7 @@ torch = pytest.importorskip("torch")
 
 from onnx_export import export  # noqa: E402
 
+from compressor.algorithms.ptq.algorithm import OpQuant  # noqa: E402
 from compressor.algorithms.ptq.onnxrt import structure  # noqa: E402
 from compressor.algorithms.ptq.onnxrt_backend import OnnxRuntimePTQBackend  # noqa: E402
 from compressor.config import PostTrainingQuantConfig  # noqa: E402
@@ -57,17 +58,25 @@ def test_attention_matmuls_and_linears_get_their_roles(encoder):
     assert structure.model_type(encoder) == "transformer"
 
 
-def test_a_transformer_starts_from_per_channel_weights(encoder):
+def test_a_transformer_starts_from_dynamic_per_channel_linears_and_static_attention(encoder):
     space = build_space(OnnxRuntimePTQBackend(), encoder, PostTrainingQuantConfig())
     roles = structure.op_roles(encoder)
     first = space.default_plan()
     assert space.model_type == "transformer" and not first.fallback_ops
     for op, choice in first.ops.items():
         assert choice.quantized, op
-        if roles[op] == "linear":
-            assert choice.weight_granularity == "per_channel", op
-    assert first != space.plan()  # the plain plan has per-tensor weights
+        linear = roles[op] == "linear"
+        assert choice.dynamic == linear, op
+        assert choice.weight_granularity == ("per_channel" if linear else "per_tensor"), op
+    assert first != space.plan()  # the plain plan is static with per-tensor weights
     assert space.describe()["model_type"] == "transformer"
+    # without dynamic ops in static plans the linears are static per-channel
+    static_only = build_space(OnnxRuntimePTQBackend(dynamic_in_static=False), encoder, PostTrainingQuantConfig())
+    linears = [op for op in first.ops if roles[op] == "linear"]
+    assert all(static_only.default_plan().ops[op] == OpQuant(weight_granularity="per_channel") for op in linears)
+    # a dynamic plan takes the per-channel part of the wish
+    dynamic = build_space(OnnxRuntimePTQBackend(), encoder, PostTrainingQuantConfig(approach="dynamic"))
+    assert all(dynamic.default_plan().ops[op].weight_granularity == "per_channel" for op in linears)
 
 
 def test_the_preset_yields_to_the_config(encoder):
@@ -77,6 +86,8 @@ def test_the_preset_yields_to_the_config(encoder):
     first = space.default_plan()
     matmuls = [op for op in first.ops if "MatMul" in op and first.ops[op].quantized]
     assert matmuls and all(first.ops[op].weight_granularity == "per_tensor" for op in matmuls)
+    roles = structure.op_roles(encoder)
+    assert all(first.ops[op].dynamic for op in matmuls if roles[op] == "linear")  # the part it allows
 
 
 def test_a_cnn_keeps_the_plain_full_int8_first_plan():
