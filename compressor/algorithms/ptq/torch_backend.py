@@ -2,6 +2,11 @@
 
 Static int8 through pt2e (``X86InductorQuantizer``, ``torch.compile`` with freezing), dynamic int8 through
 eager ``quantize_dynamic``; why, with the timings measured: ``docs/torch-ptq-timings.md``.
+
+A static plan cannot run some ops in dynamic int8 here (ONNX Runtime's can): torchao's
+``X86InductorQuantizer`` skips a config whose ``is_dynamic`` differs from the others ("Mixed dynamic and
+static quantization config is not supported"), and eager dynamic modules cannot sit inside the exported,
+compiled static graph. So no op offers ``activation_mode="dynamic"``; fallback goes straight to fp32.
 """
 
 from __future__ import annotations
