@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 
@@ -135,6 +136,21 @@ def smallest_prefix(strategy: SequentialStrategy, make: Callable[[int], Plan], n
             high = middle
         else:
             low = middle
+
+
+def fallback_sets(space: TuningSpace, base: Plan) -> Iterator[Plan]:
+    """``base``'s knobs and int8 options with every set of its tunable ops in fp32, one op first, then two...
+    (never all of them): the whole fallback space, lazily, most int8 first."""
+    ops = space.tunable_ops(base.approach)
+    full = base.with_ops(**{op: _first_int8(space, base, op) for op in ops})
+    for k in range(1, len(ops)):
+        for names in itertools.combinations(ops, k):
+            yield full.with_fallback(*names)
+
+
+def _first_int8(space: TuningSpace, base: Plan, op: str) -> OpQuant:
+    current = base.ops[op]
+    return current if current.quantized else space.op(op).options(base.approach)[0]
 
 
 def sensitivity_ranking(strategy: SequentialStrategy, plan: Plan) -> list[str]:

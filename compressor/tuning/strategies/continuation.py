@@ -14,10 +14,11 @@ the best plan found so far:
 3. ``basic``'s whole sequence (knob variants of the default, every single-op fallback, then those that
    helped most accumulated);
 4. hill climbing: the knob variants, single-op demotions and single-op fallbacks of whichever plan is best now, again and
-   again while that yields an untried plan.
+   again while that yields an untried plan;
+5. every set of fp32 ops on the best plan's knobs, fewest first (``fallback_sets``).
 
-It ends when a plan meets the criterion (the tuner stops asking), the budget ends, or step 4 finds no
-untried neighbour of the best plan: the space reachable from it is exhausted. Deterministic in the
+It ends when a plan meets the criterion (the tuner stops asking), the budget ends, or step 5 has
+enumerated every fallback set: the space reachable from the best plan is exhausted. Deterministic in the
 history, so a resumed run takes the same path.
 """
 
@@ -31,6 +32,7 @@ from ._steps import (
     can_demote_to_dynamic,
     cumulative_fallbacks,
     demoted,
+    fallback_sets,
     group_steps,
     knob_variants,
     sensitivity_ranking,
@@ -57,8 +59,11 @@ class ContinueSearch(SequentialStrategy):
             base = self.best_plan()
             fresh = [p for p in self._neighbours(base) if self.result(p) is None]
             if not fresh:
-                return
+                break
             yield from fresh
+        # Hill climbing only moves down; a plan that needs one op back in int8 and another out is not a
+        # neighbour of any plan tried (4 ops, 3 culprits: the best plan kept the wrong op int8).
+        yield from fallback_sets(self.space, self.best_plan())
 
     def _ranked_steps(self, base: Plan) -> Iterator[Plan]:
         """The ranked ops one step down (dynamic int8 where offered), then in fp32, cumulatively."""

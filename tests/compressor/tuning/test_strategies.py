@@ -232,3 +232,23 @@ def test_ops_go_to_dynamic_int8_before_fp32(strategy, mlp, digits, tmp_path):
     plain = nb.NumpyBackend(latency_model=nb.modeled_latency())
     other = Tuner(plain, mlp, conf, calib, lambda m: dm.accuracy(m, digits), workspace=tmp_path / "plain").run()
     assert not other.met_criterion or other.fallback_ops
+
+
+def test_the_continuation_reaches_plans_that_only_move_an_op_back_to_int8(tune, mlp, digits, caplog):
+    """Only fc1 and fc3 in fp32 (fc2 int8) passes, while every plan with fc2 in fp32 looks better than the rest:
+    ``basic`` and the continuation's downward moves (more ops to fp32) from the best plan never put fc2 back.
+    The fallback-set enumeration at the end of the continuation does, before the space counts as exhausted."""
+    backend = nb.NumpyBackend(latency_model=nb.modeled_latency(), granularities=("per_tensor",))
+
+    def eval_func(model):
+        if model is mlp:
+            return dm.accuracy(model, digits)
+        fp32 = {layer.name for layer in model.layers if not isinstance(layer, nb.QDense)}
+        if fp32 == {"fc1", "fc3"}:
+            return dm.accuracy(mlp, digits)
+        return 0.5 + (0.1 if "fc2" in fp32 else 0.0)
+
+    with caplog.at_level(logging.INFO, logger="compressor.tuning.tuner"):
+        result = tune(mlp, strategy="basic", max_trials=300, eval_func=eval_func, tuner_backend=backend)
+    assert result.met_criterion and result.fallback_ops == ("fc1", "fc3"), result.summary()
+    assert "exhausted" not in caplog.text
