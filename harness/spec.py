@@ -77,6 +77,12 @@ class TechniqueSpec(_Strict):
     strategy: str | None = Field(None, description="Tuning strategy (kind 'tuned' only): " + ", ".join(STRATEGIES))
     max_trials: int = Field(100, ge=1, description="Tuning budget in trials (kind 'tuned').")
     tolerable_loss: float = Field(0.01, ge=0, lt=1, description="Relative accuracy loss the tuner accepts.")
+    tuning_timeout_s: float = Field(
+        0.0,
+        ge=0,
+        description="Tuning time budget (kind 'tuned'): 0 stops at the first plan meeting the criterion; more "
+        "explores up to max_trials within it and keeps the best passing plan for speed.",
+    )
     timeout_s: float | None = Field(None, gt=0, description="Per-job limit for this technique (None: the suite's).")
     settings: SettingsOverride = Field(  # type: ignore[valid-type]
         default_factory=SettingsOverride, description="Overrides of the suite's settings for this technique's jobs."

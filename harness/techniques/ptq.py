@@ -91,7 +91,12 @@ def tuned(ctx) -> Compressed:
     conf = PostTrainingQuantConfig(
         approach="static",
         calibration_sampling_size=(ctx.settings.calib_samples,),
-        tuning_criterion=TuningCriterion(strategy=spec.strategy, max_trials=spec.max_trials, random_seed=ctx.seed),
+        tuning_criterion=TuningCriterion(
+            strategy=spec.strategy,
+            max_trials=spec.max_trials,
+            timeout=spec.tuning_timeout_s,
+            random_seed=ctx.seed,
+        ),
         accuracy_criterion=AccuracyCriterion(tolerable_loss=spec.tolerable_loss),
     )
     q = quantization.fit(

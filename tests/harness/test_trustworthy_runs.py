@@ -145,13 +145,14 @@ def test_latest_status_wins_over_older_rows(tmp_path):
 
 
 def test_a_tuned_job_killed_midway_resumes_its_trials(harness_env, tmp_path):
-    """kill -9 of `harness run` while a tuned job is between trials: --resume continues its history."""
+    """kill -9 of `harness run` while a tuned job is between trials: --resume continues its history. A tuning
+    time budget makes it explore all six trials even when an early one meets the criterion."""
     import os
     import signal
     import time
 
     suite = write_suite(
-        tmp_path, "  - {name: tuned_rnd, kind: tuned, strategy: random, max_trials: 6, tolerable_loss: 0.0001}\n"
+        tmp_path, "  - {name: tuned_rnd, kind: tuned, strategy: random, max_trials: 6, tuning_timeout_s: 600}\n"
     )
     results = tmp_path / "res"
     cmd = [sys.executable, "-m", "harness", "run", str(suite), "--results", str(results), "--no-progress"]
