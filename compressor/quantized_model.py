@@ -47,7 +47,8 @@ class QuantizedModel:
     def save(self, path: str | Path) -> Path:
         """Write the model in the form the suffix names, and beside it ``<name>.qconfig.json`` with the
         per-op decisions. torch: ``.pt``/``.pth``/``.pt2`` (torch archive) or ``.onnx`` (ONNX export, QDQ);
-        ONNX models: ``.onnx``. Any other suffix is a ``ConfigError``. Reload with ``quantization.load``."""
+        ONNX models: ``.onnx``; Keras models (TensorFlow Lite): ``.tflite``. Any other suffix is a
+        ``ConfigError``. Reload with ``quantization.load``."""
         path = Path(path)
         form = saved_form(QUANTIZED_FORMS, self.backend.name, path, "int8")
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -91,13 +92,13 @@ class QuantizedModel:
 
 def load(path: str | Path, fp32_model: Any = None, *, backend_options: dict[str, Any] | None = None) -> QuantizedModel:
     """Reload what ``QuantizedModel.save`` wrote: ``.onnx`` as an ONNX model (also what a torch model
-    exported), ``.pt``/``.pth``/``.pt2`` as a torch int8 model. ``fp32_model`` (the ``nn.Module`` it was
+    exported), ``.pt``/``.pth``/``.pt2`` as a torch int8 model, ``.tflite`` as a TensorFlow Lite model. ``fp32_model`` (the ``nn.Module`` it was
     quantized from) is needed only for dynamic torch models. ``q_config`` comes from the sidecar
     ``<name>.qconfig.json`` that ``save`` writes beside the model."""
     from .algorithms.ptq import ptq_backend
 
     path = Path(path)
-    framework = "onnxrt" if path.suffix.lower() == ".onnx" else "torch"
+    framework = {".onnx": "onnxrt", ".tflite": "tensorflow"}.get(path.suffix.lower(), "torch")
     saved_form(QUANTIZED_FORMS, framework, path, "int8")  # refuses suffixes save never writes
     if not path.is_file():
         raise ConfigError("path", str(path), "a file written by QuantizedModel.save", reason="file not found")

@@ -9,6 +9,7 @@ int8, torch     ``.pt``/``.pth``/``.pt2``: torch archive        ``quantization.l
                 (static: ``torch.export``; dynamic: tensors,  (dynamic models need their fp32 model)
                 ``weights_only``); ``.onnx``: ONNX export (QDQ)  ``quantization.load(path)``, ``onnx.load``
 int8, ONNX      ``.onnx``                                      ``quantization.load(path)``, ``onnx.load``
+int8, Keras     ``.tflite``: the TensorFlow Lite flatbuffer      ``quantization.load(path)``, LiteRT
 bf16/fp16,      ``.pt``/``.pth``: state dict + precisions;     ``mix_precision.load(path, fp32_model)``
 torch           ``.onnx``: ONNX export                         ``mix_precision.load(path)``, ``onnx.load``
 bf16/fp16, ONNX ``.onnx``                                      ``mix_precision.load(path)``, ``onnx.load``
@@ -29,6 +30,7 @@ NATIVE, ONNX = "native", "onnx"
 QUANTIZED_FORMS = {
     "torch": {".pt": NATIVE, ".pth": NATIVE, ".pt2": NATIVE, ".onnx": ONNX},
     "onnxrt": {".onnx": NATIVE},
+    "tensorflow": {".tflite": NATIVE},
 }
 MIXED_PRECISION_FORMS = {
     "torch": {".pt": NATIVE, ".pth": NATIVE, ".onnx": ONNX},

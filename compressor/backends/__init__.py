@@ -43,6 +43,10 @@ FRAMEWORKS: dict[str, Framework] = {
             "onnxrt", "compressor.backends.onnx_basics", "onnx", ("onnx", "ModelProto"), (".onnx",),
             ("an onnx.ModelProto", "an onnx.ModelProto"),
         ),
+        Framework(
+            "tensorflow", "compressor.backends.tf_basics", "tf", ("keras", "Model"), (".keras",),
+            ("a keras.Model", "a keras.Model"),
+        ),
     )
 }  # fmt: skip
 

@@ -211,7 +211,7 @@ def build_space(backend: Any, model: Any, conf: Any) -> TuningSpace:
     space = TuningSpace(
         ops=tuple(choices),
         approaches=approaches,
-        calibrations=op_rules.calibration_methods(conf.op_type_dict, conf.op_name_dict),
+        calibrations=_calibrations(backend, conf),
         formats=FrozenDict((a, _formats(backend, a, conf.quant_format)) for a in approaches),
         smooth_quant_alphas=smooth_quant_alphas(conf.recipes),
         preset=preset,
@@ -252,6 +252,24 @@ def _preset(backend: Any, model: Any, choices: list[OpChoices], approach: str) -
     if chosen:
         log.info("%s model: the first plan follows its preset for %d of %d ops", kind, len(chosen), len(choices))
     return kind, FrozenDict((c.name, chosen[c.name]) for c in choices if c.name in chosen)
+
+
+def _calibrations(backend: Any, conf: Any) -> tuple[str, ...]:
+    """The calibration methods the config allows and the backend can run (optional ``calibration_methods()``;
+    without it, every method)."""
+    allowed = op_rules.calibration_methods(conf.op_type_dict, conf.op_name_dict)
+    if not hasattr(backend, "calibration_methods"):
+        return allowed
+    offered = tuple(backend.calibration_methods())
+    kept = tuple(m for m in allowed if m in offered)
+    if not kept:
+        raise ConfigError(
+            "op_type_dict/op_name_dict activation.algorithm",
+            list(allowed),
+            list(offered),
+            reason=f"the {getattr(backend, 'name', 'selected')} backend calibrates with none of these",
+        )
+    return kept
 
 
 def _groups(backend: Any, model: Any, choices: list[OpChoices], approach: str) -> FrozenDict:

@@ -9,16 +9,19 @@ from compressor.errors import BackendError, ConfigError
 
 
 def test_one_row_per_framework():
-    assert backends.frameworks() == tuple(sorted(backends.FRAMEWORKS)) == ("onnxrt", "torch")
+    assert backends.frameworks() == tuple(sorted(backends.FRAMEWORKS)) == ("onnxrt", "tensorflow", "torch")
+    assert backends.FRAMEWORKS["tensorflow"].extra == "tf" and backends.FRAMEWORKS["tensorflow"].suffixes == (".keras",)
     assert backends.FRAMEWORKS["onnxrt"].extra == "onnx" and backends.FRAMEWORKS["onnxrt"].suffixes == (".onnx",)
 
 
 def test_paths_by_suffix():
     assert backends.detect_framework("model.onnx") == "onnxrt"
+    assert backends.detect_framework("model.keras") == "tensorflow"
     with pytest.raises(ConfigError) as info:
         backends.detect_framework("model.pt")
     assert str(info.value) == (
-        "model: invalid value 'model.pt'; allowed: an nn.Module, an onnx.ModelProto or a path to a .onnx file"
+        "model: invalid value 'model.pt'; allowed: an nn.Module, an onnx.ModelProto, a keras.Model, "
+        "a path to a .onnx file or a path to a .keras file"
     )
 
 
@@ -27,7 +30,8 @@ def test_unknown_object():
         backends.detect_framework(3)
     assert str(info.value) == (
         "model: invalid value 'builtins.int' (no backend recognises this model type); "
-        "allowed: a torch.nn.Module, an onnx.ModelProto or a path to a .onnx file"
+        "allowed: a torch.nn.Module, an onnx.ModelProto, a keras.Model, a path to a .onnx file or a path to a "
+        ".keras file"
     )
 
 

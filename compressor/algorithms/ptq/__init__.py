@@ -12,6 +12,7 @@ from .backend import PTQBackend
 IMPLEMENTATIONS = {
     "torch": "compressor.algorithms.ptq.torch_backend:TorchPTQBackend",
     "onnxrt": "compressor.algorithms.ptq.onnxrt_backend:OnnxRuntimePTQBackend",
+    "tensorflow": "compressor.algorithms.ptq.tflite_backend:TFLitePTQBackend",
 }
 
 

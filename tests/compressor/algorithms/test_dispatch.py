@@ -14,7 +14,7 @@ from compressor.algorithms.ptq.backend import DEFAULT_THREADS, timing_threads
 from compressor.errors import BackendError, ConfigError, UnsupportedFrameworkError
 
 EXPECTED = {
-    "ptq": ("onnxrt", "torch"),
+    "ptq": ("onnxrt", "tensorflow", "torch"),
     "qat": ("torch",),
     "pruning": ("torch",),
     "distillation": ("torch",),
@@ -37,14 +37,14 @@ def test_queries_import_no_framework():
         "import sys, compressor\n"
         "[compressor.supported_frameworks(t) for t in ('ptq', 'qat', 'pruning', 'distillation', 'mixed_precision')]\n"
         "compressor.frameworks(), compressor.available_strategies()\n"
-        "loaded = [m for m in ('torch', 'onnx', 'onnxruntime') if m in sys.modules]\n"
+        "loaded = [m for m in ('torch', 'onnx', 'onnxruntime', 'tensorflow', 'keras') if m in sys.modules]\n"
         "assert not loaded, loaded\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_public_listings():
-    assert compressor.frameworks() == ("onnxrt", "torch")
+    assert compressor.frameworks() == ("onnxrt", "tensorflow", "torch")
     strategies = compressor.available_strategies()
     assert strategies == tuple(sorted(strategies)) and {"basic", "mse", "tpe"} <= set(strategies)
     for name in ("supported_frameworks", "frameworks", "available_strategies", "UnsupportedFrameworkError"):
@@ -70,9 +70,10 @@ def test_near_miss_framework_gets_a_suggestion():
 def test_factories_raise_it_without_importing_the_framework():
     from compressor.algorithms import mixed_precision, ptq, qat
 
-    for call in (lambda: ptq.ptq_backend("mxnet"), lambda: mixed_precision.mixed_precision_backend("mxnet")):
-        with pytest.raises(UnsupportedFrameworkError, match="supported frameworks: 'onnxrt', 'torch'"):
-            call()
+    with pytest.raises(UnsupportedFrameworkError, match="supported frameworks: 'onnxrt', 'tensorflow', 'torch'"):
+        ptq.ptq_backend("mxnet")
+    with pytest.raises(UnsupportedFrameworkError, match="supported frameworks: 'onnxrt', 'torch'"):
+        mixed_precision.mixed_precision_backend("mxnet")
     with pytest.raises(UnsupportedFrameworkError, match="quantization-aware training does not support"):
         qat.make_component(object(), object(), "onnxrt")
 
