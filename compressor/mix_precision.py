@@ -101,7 +101,8 @@ def fit(
 def load(path: str | Path, model: Any = None, *, backend_options: dict[str, Any] | None = None) -> MixedPrecisionModel:
     """Reload what ``MixedPrecisionModel.save`` wrote; torch models rebuild onto their fp32 ``model``."""
     path = Path(path)
-    framework = "onnxrt" if path.suffix == ".onnx" else backends.detect_framework(model) if model is not None else None
+    by_suffix = {".onnx": "onnxrt", ".keras": "tensorflow"}.get(path.suffix)
+    framework = by_suffix or (backends.detect_framework(model) if model is not None else None)
     if framework is None:
         raise ConfigError("model", None, "the fp32 nn.Module the saved torch model was converted from")
     backend = mixed_precision_backend(framework, **(backend_options or {}))

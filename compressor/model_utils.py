@@ -38,7 +38,8 @@ def model_size_bytes(model: Any, *, framework: str | None = None) -> int:
 
 
 def optimize_fp32(model: Any, *, level: str = "extended") -> Any:
-    """``model`` after its runtime's offline fp32 graph optimizations (ONNX Runtime only)."""
+    """``model`` after its runtime's offline fp32 graph optimizations: ONNX Runtime's graph optimizations, or
+    for a Keras model its float TensorFlow Lite conversion (``level`` is ONNX Runtime's only)."""
     from .algorithms.ptq import ptq_backend
 
     model = _native(model)
@@ -48,7 +49,10 @@ def optimize_fp32(model: Any, *, level: str = "extended") -> Any:
     backend = ptq_backend(framework)
     if not hasattr(backend, "fp32_optimized"):
         raise ConfigError(
-            "model", framework, ("onnxrt",), reason="offline fp32 graph optimization exists for ONNX Runtime only"
+            "model",
+            framework,
+            ("onnxrt", "tensorflow"),
+            reason="offline fp32 graph optimization exists for ONNX Runtime and TensorFlow only",
         )
     model = backends.basics(framework).load(model)
     return backend.fp32_optimized(model, level=level)

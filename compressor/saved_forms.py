@@ -13,6 +13,8 @@ int8, Keras     ``.tflite``: the TensorFlow Lite flatbuffer      ``quantization.
 bf16/fp16,      ``.pt``/``.pth``: state dict + precisions;     ``mix_precision.load(path, fp32_model)``
 torch           ``.onnx``: ONNX export                         ``mix_precision.load(path)``, ``onnx.load``
 bf16/fp16, ONNX ``.onnx``                                      ``mix_precision.load(path)``, ``onnx.load``
+bf16/fp16,      ``.keras`` (per-layer dtype policies)           ``mix_precision.load(path)``
+Keras
 ==============  ============================================  =====================================
 
 A framework missing from a table (a custom backend) saves in its native form under any name.
@@ -35,6 +37,7 @@ QUANTIZED_FORMS = {
 MIXED_PRECISION_FORMS = {
     "torch": {".pt": NATIVE, ".pth": NATIVE, ".onnx": ONNX},
     "onnxrt": {".onnx": NATIVE},
+    "tensorflow": {".keras": NATIVE},
 }
 
 

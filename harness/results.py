@@ -87,7 +87,11 @@ _COLUMNS: list[tuple[str, pa.DataType, str]] = [
     ("model_size_bytes", pa.int64(), "Serialized size of the measured model."),
     ("fp32_latency_ms_p50", pa.float64(), "Median batch latency of the fp32 model, measured in the same job (A/B)."),
     ("speedup_vs_fp32", pa.float64(), "fp32 p50 / this p50, from alternating rounds in the same process."),
-    ("speedup_vs_fp32_optimized", pa.float64(), "fp32-graph-optimized p50 / this p50 (onnxrt only)."),
+    (
+        "speedup_vs_fp32_optimized",
+        pa.float64(),
+        "fp32-graph-optimized p50 / this p50 (onnxrt: ORT graph optimizations; tensorflow: float TFLite).",
+    ),
     ("fp32_ops", pa.string(), "JSON list of quantizable op names kept fp32 (null: not a quantized model)."),
     (
         "hardware_verdict",

@@ -163,14 +163,15 @@ def validate(ctx: JobContext, compressed: Compressed) -> dict[str, Any]:
 
 
 def bench(ctx: JobContext, compressed: Compressed) -> dict[str, Any]:
-    """Latency (A/B rounds against fp32 and, for ONNX Runtime, fp32 + graph optimization) and throughput."""
+    """Latency (A/B rounds against fp32 and, where it exists, fp32 + graph optimization: ONNX Runtime's graph
+    optimizations, TensorFlow's float TFLite model) and throughput."""
     import compressor
     from models.evaluation import num_examples, take
 
     settings, rt = ctx.settings, ctx.runtime
     is_optimized = ctx.technique.kind == "fp32_optimized"
     predictors = {"fp32": ctx.fp32_predict}
-    if ctx.framework == "onnxrt":
+    if ctx.framework in get_technique("fp32_optimized").frameworks:  # ONNX Runtime; TensorFlow: float TFLite
         optimized = compressed.model if is_optimized else compressor.optimize_fp32(ctx.fp32_model)
         predictors["fp32_optimized"] = rt.predictor(optimized)
     # A measured model that is one of its baselines is timed once, as that baseline (speedup 1 by definition).

@@ -12,7 +12,7 @@ def fp32(ctx) -> Compressed:
     return Compressed(model=ctx.fp32_model)
 
 
-@register_technique("fp32_optimized", only=("onnxrt",))
+@register_technique("fp32_optimized", only=("onnxrt", "tensorflow"))
 def fp32_optimized(ctx) -> Compressed:
     import compressor
 

@@ -76,6 +76,36 @@ class TorchRuntime:
         return predict
 
 
+class TensorFlowRuntime:
+    """Keras models on TensorFlow's own kernels (the fp32 baseline) and TensorFlow Lite models (int8, and the
+    float TFLite model as ``fp32_optimized``) on ``ai_edge_litert`` with ``threads`` interpreter threads."""
+
+    backend_name = "tensorflow"
+
+    def __init__(self, threads: int) -> None:
+        import contextlib
+
+        import tensorflow as tf
+
+        with contextlib.suppress(RuntimeError):  # only possible before TensorFlow starts its runtime
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(1)
+        self.threads = threads
+
+    def load_fp32(self, entry: Any) -> Any:
+        return entry.prepare(framework="tensorflow").model
+
+    def predictor(self, model: Any) -> Predict:
+        from compressor.backends.tf_basics import TFLiteModel
+
+        if isinstance(model, TFLiteModel):
+            flat = TFLiteModel(model.content, threads=self.threads)
+            return lambda x: flat(*(x.values() if isinstance(x, dict) else (x,)))
+        from models.frameworks.tensorflow_fw import predict_fn
+
+        return predict_fn(model)
+
+
 _NUMPY_TYPES = {
     "tensor(float)": np.float32,
     "tensor(int64)": np.int64,
@@ -83,10 +113,10 @@ _NUMPY_TYPES = {
     "tensor(double)": np.float64,
 }
 
-RUNTIMES = {"onnxrt": OnnxRuntime, "torch": TorchRuntime}
+RUNTIMES = {"onnxrt": OnnxRuntime, "torch": TorchRuntime, "tensorflow": TensorFlowRuntime}
 
 
-def runtime(framework: str, threads: int) -> OnnxRuntime | TorchRuntime:
+def runtime(framework: str, threads: int) -> Any:
     if framework not in RUNTIMES:
         raise KeyError(f"no runtime for framework {framework!r}; known: {', '.join(RUNTIMES)}")
     return RUNTIMES[framework](threads)

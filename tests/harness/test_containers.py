@@ -20,11 +20,12 @@ def test_images_are_folders_and_frameworks_map_to_one_image():
     assert "torch-ort" in discover()
     image = get_image("torch-ort")
     assert image_for_framework("onnxrt").name == image_for_framework("torch").name == "torch-ort"
+    assert image_for_framework("tensorflow").name == "tensorflow"  # TensorFlow never shares torch's image
     assert image.tag == "compressor/torch-ort:latest"
     assert image.default_base.startswith("python:3.") and "slim" in image.default_base
     with pytest.raises(ContainerError, match="did you mean 'torch-ort'"):
         get_image("torch-or")
-    with pytest.raises(ContainerError, match="no image .* runs framework 'mxnet'; served: onnxrt, torch"):
+    with pytest.raises(ContainerError, match="no image .* runs framework 'mxnet'; served: onnxrt, tensorflow, torch"):
         image_for_framework("mxnet")
 
 
@@ -53,13 +54,18 @@ def test_dockerfile_base_argument():
         dockerfile_arg_default("FROM python\n", "BASE_IMAGE")
 
 
-def test_committed_lock_is_exact_and_covers_the_image_extras():
-    image = get_image("torch-ort")
+@pytest.mark.parametrize("name", ["torch-ort", "tensorflow"])
+def test_committed_lock_is_exact_and_covers_the_image_extras(name):
+    image = get_image(name)
     pins = parse_lock(image.lock_text())
-    assert pins["torch"].endswith("+cpu") and "compressor" not in pins and "setuptools" in pins
+    assert "compressor" not in pins and "setuptools" in pins
+    if name == "torch-ort":
+        assert pins["torch"].endswith("+cpu")
+    else:  # the TensorFlow image carries no torch (the zoo-data extra leaves the MiniLM encoder out)
+        assert "torch" not in pins and pins["tensorflow-cpu"] == "2.21.0"
     for requirement in project_requirements(image.spec.extras):
-        name = normalize(requirement.split(";")[0].split("[")[0].split("=")[0].split(">")[0].split("<")[0].strip())
-        assert name in pins, f"{requirement} is not in {image.lock_file}; run harness containers lock torch-ort"
+        name_ = normalize(requirement.split(";")[0].split("[")[0].split("=")[0].split(">")[0].split("<")[0].strip())
+        assert name_ in pins, f"{requirement} is not in {image.lock_file}; run harness containers lock {name}"
     with pytest.raises(ContainerError, match="lock:3: 'numpy>=1' is not an exact pin"):
         parse_lock("# c\nrich==13.0\nnumpy>=1\n", source="lock")
 

@@ -13,6 +13,7 @@ from .backend import MixedPrecisionBackend
 IMPLEMENTATIONS = {
     "torch": "compressor.algorithms.mixed_precision.torch_backend:TorchMixedPrecisionBackend",
     "onnxrt": "compressor.algorithms.mixed_precision.onnxrt_backend:OnnxRuntimeMixedPrecisionBackend",
+    "tensorflow": "compressor.algorithms.mixed_precision.keras_backend:KerasMixedPrecisionBackend",
 }
 
 

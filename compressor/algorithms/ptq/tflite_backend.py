@@ -297,6 +297,13 @@ class TFLitePTQBackend(PTQBackend):
         run(interpreter, inputs, None)  # allocates for this batch shape: later calls only set and invoke
         return median(time_calls(lambda b: run(interpreter, b, None), inputs, warmup=warmup, iterations=iterations))
 
+    def fp32_optimized(self, model: Any, *, level: str = "extended") -> Any:
+        """The float TensorFlow Lite conversion of a Keras model (the "fp32 + graph optimization" baseline on
+        the int8 models' runtime); ``level`` is accepted for the common signature and has no effect."""
+        from ...backends.tf_basics import TFLiteModel
+
+        return TFLiteModel(self._float_model(self.prepare(model))[1], threads=self.threads)
+
     def save(self, model: Any, path: str) -> None:
         from ...backends.tf_basics import TFLiteModel
 

@@ -6,6 +6,7 @@ Runs where TensorFlow is installed (``tox -e tf``); skipped with the reason else
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -210,3 +211,64 @@ def test_tuning_rescues_a_fragile_model_keeps_int8_ops_and_round_trips(fragile, 
     assert again.q_config["fallback_ops"] == list(result.fallback_ops)
     with pytest.raises(ConfigError, match=".tflite"):
         q.save(tmp_path / "model.onnx")
+
+
+ONE_X_YAML = """
+version: 1.0
+model:
+  name: digits_cnn
+  framework: tensorflow
+  inputs: input
+  outputs: logits
+device: cpu
+quantization:
+  approach: post_training_static_quant
+  calibration:
+    sampling_size: 100
+tuning:
+  strategy:
+    name: basic
+  accuracy_criterion:
+    relative: 0.01
+  exit_policy:
+    timeout: 0
+    max_trials: 10
+  random_seed: 9527
+"""
+
+
+def test_a_one_x_tensorflow_yaml_runs_with_a_keras_model(cnn, digits, tmp_path):
+    from compressor.compat import load_yaml
+
+    loaded = load_yaml(ONE_X_YAML)
+    assert loaded.model.framework.engine == "tensorflow"
+    q = quantization.fit(
+        cnn,
+        loaded.quantization,
+        calib_dataloader=calibration(digits),
+        eval_func=lambda m: accuracy(m, digits),
+        workspace=tmp_path,
+    )
+    assert q.tuning.met_criterion and not q.tuning.all_fp32
+    assert q.tuning.trials[0].plan.calibration == "minmax"
+    assert isinstance(q.model, tf_basics.TFLiteModel) and accuracy(q.model, digits) >= accuracy(cnn, digits) - 0.01
+
+
+def test_bf16_mixed_precision_of_a_keras_model_with_the_hardware_verdict(cnn, digits, tmp_path):
+    from compressor import mix_precision
+    from compressor.config import MixedPrecisionConfig
+
+    config = MixedPrecisionConfig(precisions="bf16", example_inputs=digits[0][:32])
+    result = mix_precision.fit(cnn, config, eval_func=lambda m: accuracy(m, digits), workspace=tmp_path / "ws")
+    layers = {layer.name: layer.dtype_policy.name for layer in result.model.layers}
+    assert {name for name, policy in layers.items() if policy == "mixed_bfloat16"} <= {"c1", "c2", "fc1", "fc2"}
+    assert result.tuning.met_criterion, result.tuning.summary()
+    assert accuracy(result.model, digits) >= accuracy(cnn, digits) - 0.01
+    verdict = result.hardware["bf16"]
+    flags = Path("/proc/cpuinfo").read_text()
+    assert verdict.native == any(f in flags for f in (" avx512_bf16", " amx_bf16"))
+    assert "TensorFlow" in verdict.runtime
+    saved = result.save(tmp_path / "bf16.keras")
+    again = mix_precision.load(saved)
+    assert np.allclose(tf_basics.predict(again.model, (digits[2],)), tf_basics.predict(result.model, (digits[2],)))
+    assert cnn.layers[0].dtype_policy.name == "float32"  # the user's model is not touched
