@@ -4,8 +4,9 @@ The container gets the job's cores (``--cpuset-cpus``) and numactl binds inside 
 when numactl may not bind there), a memory limit, ``--network none``, an unprivileged user and a
 read-only root file system. The zoo cache and the dataset folders are mounted read-only; the only
 writable place is the job's own directory (job file, row file, TMPDIR and HOME). Models are prepared
-on the host before any job starts (``harness run`` does it); a job whose model is not in the cache
-fails with the command that prepares it, since the container cannot train into a read-only cache.
+before any job starts (``harness run`` does it): on the host when it has the framework, else in the
+framework's image, whose one preparing container may write the cache; a job whose model is not in the
+cache fails with the command that prepares it, since a job's container cannot train into a read-only cache.
 
 A container is removed when its job ends; on a crash or a kill its log tail goes into the row. Rows
 have the local executor's schema plus ``image_id``; ``git_sha`` is the commit the image was built from.
@@ -19,8 +20,10 @@ import logging
 import os
 import shutil
 import socket
+import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,7 +33,7 @@ from ..errors import ContainerError
 from ..images.specs import LABEL, image_for_framework, repo_git_sha
 from ..matrix import Job
 from ..results import ResultRow, failure_row, row_from_dict
-from . import Executor
+from . import Executor, prepare_models
 from .local import PIN_ENV, STDERR_TAIL
 
 WORK_MOUNT = "/work"  # where a job's kept workspace (<results>/_work/<key>) is mounted
@@ -102,6 +105,58 @@ class DockerExecutor(Executor):
         self._warned: set[str] = set()
         self._cancelled = False
 
+    def prepare(self, jobs: Sequence[Job], progress: bool = True) -> None:
+        """Train (or load) each model once before the jobs: on the host when it has the framework, else in
+        the framework's image with the zoo cache mounted writable (TensorFlow never has to be installed on
+        the host for its jobs to run in the tensorflow image)."""
+        from models.errors import FrameworkUnavailableError
+        from models.frameworks import adapter
+
+        on_host, in_image = [], []
+        for job in jobs:
+            try:
+                adapter(job.framework)
+                on_host.append(job)
+            except FrameworkUnavailableError:
+                in_image.append(job)
+        prepare_models(on_host, progress)
+        import models
+
+        for model, framework in dict.fromkeys((job.model, job.framework) for job in in_image):
+            if models.get(model).is_cached(framework):
+                continue
+            if progress:
+                from rich.console import Console
+
+                Console(stderr=True).print(f"preparing {model} ({framework}) in its image: not in the zoo cache")
+            try:
+                self._prepare_in_image(model, framework)
+            except Exception as exc:  # the jobs will report it, each with its own row
+                log.error("preparing %s for %s in its image failed: %s", model, framework, exc)
+
+    def _prepare_in_image(self, model: str, framework: str) -> None:
+        """``harness models prepare MODEL --framework FRAMEWORK`` in the framework's image, as the cache's
+        owner, the cache mounted read-write (the only difference from a job's container), no network."""
+        from models.cache import default_cache_dir
+
+        spec = image_for_framework(framework)
+        image = self.client.images.get(spec.tag)
+        cache_dir = default_cache_dir().resolve()
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix="harness-prepare-", dir=self.log_dir))
+        for sub in ("tmp", "home"):
+            (work / sub).mkdir()
+        owner = cache_dir.stat()
+        if os.getuid() == 0:
+            for path in (work, work / "tmp", work / "home"):
+                os.chown(path, owner.st_uid, owner.st_gid)
+        options = container_options(tuple(sorted(os.sched_getaffinity(0))), work, cache_dir, self.mem_limit)
+        options["volumes"][str(cache_dir)]["mode"] = "rw"
+        options["user"] = f"{owner.st_uid}:{owner.st_gid}"
+        command = ["harness", "models", "prepare", model, "--framework", framework]
+        logs = self.client.containers.run(image.id, command, remove=True, stdout=True, stderr=True, **options)
+        (self.log_dir / f"prepare-{model}-{framework}.log").write_bytes(logs or b"")
+
     def run(self, job: Job, cpus: tuple[int, ...]) -> ResultRow:  # type: ignore[valid-type]
         started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         start = time.perf_counter()
@@ -172,7 +227,8 @@ class DockerExecutor(Executor):
         if not models.get(job.model).is_cached(framework):
             raise ContainerError(
                 f"model {job.model!r} ({framework}) is not in the zoo cache {cache_dir}, which containers mount "
-                f"read-only; prepare it on the host: `harness models prepare {job.model}`"
+                f"read-only; prepare it first: `harness models prepare {job.model}` (harness run does it, in the "
+                f"framework's image when the host lacks the framework)"
             )
         if os.getuid() == 0 and (cache_dir.stat().st_mode & 0o005) != 0o005:
             raise ContainerError(
