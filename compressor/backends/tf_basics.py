@@ -79,6 +79,14 @@ def run(interpreter: Any, inputs: tuple[np.ndarray, ...] | list[np.ndarray], own
     return [interpreter.get_tensor(d["index"]) for d in interpreter.get_output_details()]
 
 
+def keras_layers(model: Any) -> list[Any]:
+    """Every layer of a Keras model, nested models flattened, in the model's order."""
+    found = []
+    for layer in model.layers:
+        found.extend(keras_layers(layer) if hasattr(layer, "layers") and layer.layers else [layer])
+    return found
+
+
 def load(model: Any) -> Any:
     """A Keras model from a ``.keras`` file, a ``TFLiteModel`` from a ``.tflite`` file, or ``model`` itself."""
     if isinstance(model, (str, Path)):

@@ -147,7 +147,7 @@ def qat(ctx) -> Compressed:
     return _result(manager.model, manager, opts, seconds, fp32_ops=list(fallback))
 
 
-@register_technique("prune", uses="pruning")
+@register_technique("prune", uses="pruning", only=("torch",))  # its training loop is torch's
 def prune(ctx) -> Compressed:
     from compressor.config import WeightPruningConfig
     from compressor.training import prepare_compression

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ...backends.tf_basics import keras_layers as _layers
 from ...errors import BackendError, did_you_mean_hint
 from ...hardware import HardwareVerdict, assess, cpu_capabilities
 from ..ptq.algorithm import OpInfo, Plan
@@ -142,14 +143,6 @@ class KerasMixedPrecisionBackend(MixedPrecisionBackend):
 
     def export_onnx(self, model: Any, path: str, example_batch: Any) -> None:
         raise BackendError("Keras models are not exported to ONNX here (tf2onnx fails on Keras 3); save as .keras")
-
-
-def _layers(model: Any) -> list[Any]:
-    """Every layer, nested models flattened, in the model's order."""
-    found = []
-    for layer in model.layers:
-        found.extend(_layers(layer) if hasattr(layer, "layers") and layer.layers else [layer])
-    return found
 
 
 def _convertible(layer: Any) -> bool:

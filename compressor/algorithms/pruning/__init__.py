@@ -3,7 +3,8 @@
 Framework-free parts: ``schedule`` (when and how sparse), ``patterns`` (units pruned together),
 ``allocation`` (global/local scope with per-op bounds), ``selection`` (which ops, config checks),
 ``algorithm`` (one pruner's masks), ``backend`` (the hook logic of the ``TrainingComponent``).
-Framework parts: ``torch_backend`` and ``torch/`` (criteria, channel chains, physical shrink).
+Framework parts: ``torch_backend`` and ``torch/`` (criteria, channel chains, physical shrink);
+``keras_backend`` (magnitude masks on Keras kernels).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from .backend import PruningComponent
 #: framework -> "module:class" of its component, imported on first use
 IMPLEMENTATIONS = {
     "torch": "compressor.algorithms.pruning.torch_backend:TorchPruningComponent",
+    "tensorflow": "compressor.algorithms.pruning.keras_backend:KerasPruningComponent",
 }
 
 

@@ -16,7 +16,7 @@ from compressor.errors import BackendError, ConfigError, UnsupportedFrameworkErr
 EXPECTED = {
     "ptq": ("onnxrt", "tensorflow", "torch"),
     "qat": ("torch",),
-    "pruning": ("torch",),
+    "pruning": ("tensorflow", "torch"),
     "distillation": ("torch",),
     "mixed_precision": ("onnxrt", "tensorflow", "torch"),
 }

@@ -224,6 +224,6 @@ def test_summary_format_and_masks_removed_at_train_end(h):
 
 def test_unsupported_framework_names_supported_ones(h):
     with pytest.raises(
-        BackendError, match=r"pruning does not support framework 'onnxrt'; supported frameworks: 'torch'"
+        BackendError, match=r"pruning does not support framework 'onnxrt'; supported frameworks: 'tensorflow', 'torch'"
     ):
         h.make_component(h.WeightPruningConfig(), h.make(h.MLP), "onnxrt")

@@ -1,0 +1,104 @@
+"""Pruning a Keras model through ``training.prepare_compression`` and seed 001's hooks (``tox -e tf``)."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+tf = pytest.importorskip("tensorflow", reason="TensorFlow is not installed here: run `tox -e tf`")
+keras = pytest.importorskip("keras")
+
+from compressor import training  # noqa: E402
+from compressor.algorithms.pruning.keras_backend import from_torch_layout, to_torch_layout  # noqa: E402
+from compressor.config import WeightPruningConfig  # noqa: E402
+from compressor.errors import ConfigError  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def digits():
+    from sklearn.datasets import load_digits
+
+    data = load_digits()
+    x = (data.data / 16.0).astype(np.float32).reshape(-1, 8, 8, 1)
+    order = np.random.default_rng(0).permutation(len(x))
+    return x[order[:1200]], data.target[order[:1200]], x[order[1200:]], data.target[order[1200:]]
+
+
+def make_cnn():
+    keras.utils.set_random_seed(0)
+    return keras.Sequential(
+        [
+            keras.Input((8, 8, 1)),
+            keras.layers.Conv2D(16, 3, activation="relu", name="c1"),
+            keras.layers.Conv2D(32, 3, activation="relu", name="c2"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(64, activation="relu", name="fc1"),
+            keras.layers.Dense(10, name="fc2"),
+        ]
+    )
+
+
+def accuracy(model, digits) -> float:
+    return float((np.asarray(model(digits[2], training=False)).argmax(1) == digits[3]).mean())
+
+
+def test_layouts_round_trip():
+    for shape in ((5, 7), (3, 3, 4, 8)):
+        kernel = np.arange(np.prod(shape)).reshape(shape)
+        assert np.array_equal(from_torch_layout(to_torch_layout(kernel)), kernel)
+    assert to_torch_layout(np.zeros((3, 3, 4, 8))).shape == (8, 4, 3, 3)
+
+
+def test_4x1_magnitude_pruning_with_the_seed_loop(digits):
+    model = make_cnn()
+    optimizer = keras.optimizers.Adam(3e-3)
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    config = WeightPruningConfig(
+        pruning_type="magnitude",
+        pattern="4x1",
+        target_sparsity=0.8,
+        start_step=10,
+        end_step=150,
+        pruning_frequency=10,
+        pruning_op_types=["Conv", "Linear"],
+        excluded_op_names=["fc2"],
+    )
+    manager = training.prepare_compression(model, config)
+    manager.callbacks.on_train_begin()
+    x, y = digits[0], digits[1]
+    for epoch in range(8):
+        manager.callbacks.on_epoch_begin(epoch)
+        for step, start in enumerate(range(0, len(x), 64)):
+            manager.callbacks.on_step_begin(step)
+            with tf.GradientTape() as tape:
+                loss = loss_fn(y[start : start + 64], model(x[start : start + 64], training=True))
+            grads = tape.gradient(loss, model.trainable_variables)
+            manager.callbacks.on_before_optimizer_step()
+            optimizer.apply(grads, model.trainable_variables)
+            manager.callbacks.on_after_optimizer_step()
+            manager.callbacks.on_step_end()
+        manager.callbacks.on_epoch_end()
+    manager.callbacks.on_train_end()
+    summary = manager.summary()["components"][0] if "components" in manager.summary() else manager.summary()
+    zero, total = 0, 0
+    for name in ("c1", "c2", "fc1"):
+        kernel = to_torch_layout(np.asarray(model.get_layer(name).kernel.numpy()))
+        kernel = kernel.reshape(kernel.shape[0], -1)  # the patterns' 2-D view: (out, in * kernel size)
+        blocks = kernel.reshape(kernel.shape[0] // 4, 4, -1)  # 4 output rows x 1 input column
+        zero_blocks = np.all(blocks == 0, axis=1)
+        # every zero sits in a whole pruned block: no scattered zeros
+        assert np.count_nonzero(kernel) == np.count_nonzero(np.repeat(~zero_blocks, 4, axis=0) * kernel), name
+        zero, total = zero + zero_blocks.sum() * 4, total + kernel.size
+    assert abs(zero / total - 0.8) < 0.02, zero / total  # the global scope's target over the selected ops
+    assert np.count_nonzero(model.get_layer("fc2").kernel.numpy()) == model.get_layer("fc2").kernel.numpy().size
+    assert accuracy(model, digits) > 0.8, summary
+
+
+def test_what_tensorflow_cannot_honour_is_refused_by_key():
+    with pytest.raises(ConfigError, match="pruning_type.*not supported on tensorflow"):
+        training.prepare_compression(make_cnn(), WeightPruningConfig(pruning_type="snip_momentum"))
+    with pytest.raises(ConfigError, match="pattern.*not supported on tensorflow"):
+        training.prepare_compression(make_cnn(), WeightPruningConfig(pruning_type="magnitude", pattern="channelx1"))
