@@ -39,3 +39,23 @@ def docker_client():
         if os.environ.get("HARNESS_REQUIRE_DOCKER", "") not in ("", "0"):
             pytest.fail(f"HARNESS_REQUIRE_DOCKER is set but {exc}")
         pytest.skip(f"{exc} (set HARNESS_REQUIRE_DOCKER=1 to fail instead)")
+
+
+@pytest.fixture(scope="session")
+def docker_image(docker_client):
+    """``docker_image(tag, how)``: the image from the daemon; missing, the test skips (fails under
+    HARNESS_REQUIRE_DOCKER=1) saying ``how`` to make it."""
+    import os
+
+    import docker.errors
+
+    def get(tag: str, how: str):
+        try:
+            return docker_client.images.get(tag)
+        except docker.errors.ImageNotFound:
+            message = f"{tag} is missing: run `{how}`"
+            if os.environ.get("HARNESS_REQUIRE_DOCKER", "") not in ("", "0"):
+                pytest.fail(message)
+            pytest.skip(message)
+
+    return get

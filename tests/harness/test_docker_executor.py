@@ -43,17 +43,8 @@ print(json.dumps(result))
 
 
 @pytest.fixture(scope="module")
-def image(docker_client):
-    import docker.errors
-
-    tag = get_image("torch-ort").tag
-    try:
-        return docker_client.images.get(tag)
-    except docker.errors.ImageNotFound:
-        message = f"{tag} is not built: run `harness containers build torch-ort`"
-        if os.environ.get("HARNESS_REQUIRE_DOCKER", "") not in ("", "0"):
-            pytest.fail(message)
-        pytest.skip(message)
+def image(docker_image):
+    return docker_image(get_image("torch-ort").tag, "harness containers build torch-ort")
 
 
 @pytest.fixture

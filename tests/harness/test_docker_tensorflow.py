@@ -19,17 +19,8 @@ pytestmark = pytest.mark.docker
 
 
 @pytest.fixture(scope="module")
-def tf_image(docker_client):
-    import docker.errors
-
-    tag = get_image("tensorflow").tag
-    try:
-        return docker_client.images.get(tag)
-    except docker.errors.ImageNotFound:
-        message = f"{tag} is not built: run `harness containers build tensorflow`"
-        if os.environ.get("HARNESS_REQUIRE_DOCKER", "") not in ("", "0"):
-            pytest.fail(message)
-        pytest.skip(message)
+def tf_image(docker_image):
+    return docker_image(get_image("tensorflow").tag, "harness containers build tensorflow")
 
 
 def test_a_keras_model_is_prepared_and_quantized_in_the_tensorflow_image(tf_image, tmp_path, monkeypatch):

@@ -5,7 +5,6 @@ installed twice, the zoo trained, bench-cpu and the test suite run); `tox -e slo
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -18,16 +17,8 @@ BASE = "compressor/base:bookworm"
 
 
 @pytest.fixture(scope="module")
-def base_image(docker_client):
-    import docker.errors
-
-    try:
-        return docker_client.images.get(BASE)
-    except docker.errors.ImageNotFound:
-        message = f"{BASE} is missing: run `harness containers bootstrap-base`"
-        if os.environ.get("HARNESS_REQUIRE_DOCKER", "") not in ("", "0"):
-            pytest.fail(message)
-        pytest.skip(message)
+def base_image(docker_image):
+    return docker_image(BASE, "harness containers bootstrap-base")
 
 
 def test_both_readme_commands_pass_on_a_fresh_machine(base_image, tmp_path):

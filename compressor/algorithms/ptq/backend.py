@@ -10,7 +10,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
-from ...errors import BackendError, ConfigError
+from ...errors import BackendError, ConfigError, did_you_mean_hint
 from .algorithm import OpInfo, OpQuant, Plan
 
 DEFAULT_THREADS = 1  # one intra-op thread: the steadiest latencies on a shared machine
@@ -30,6 +30,17 @@ def timing_threads(threads: int | None, alias: str | None = None, alias_value: i
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(field, value, "an integer >= 1")
     return value
+
+
+def check_plan_ops(plan: Plan, names: Sequence[str]) -> None:
+    """``BackendError`` (with a did-you-mean) when ``plan`` names an op that is not among ``names``."""
+    unknown = [name for name in plan.ops if name not in names]
+    if unknown:
+        raise BackendError(
+            f"plan names op(s) {unknown} that this model does not have"
+            + did_you_mean_hint(unknown[0], list(names))
+            + "; use the names from quantizable_ops(prepare(model))"
+        )
 
 
 class PTQBackend(ABC):

@@ -22,10 +22,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ...errors import BackendError, ConfigError, did_you_mean_hint
+from ...errors import BackendError, ConfigError
 from ...quiet import quiet_frameworks
 from .algorithm import APPROACHES, FP32, OpInfo, OpQuant, Plan
-from .backend import PTQBackend, timing_threads
+from .backend import PTQBackend, check_plan_ops, timing_threads
 from .onnxrt import deps, probes, session
 from .onnxrt import graph as g
 from .onnxrt.calibration import METHODS, BatchReader, RangeCache, calibrate, check_batches, supports_range_cache
@@ -325,13 +325,7 @@ class OnnxRuntimePTQBackend(PTQBackend):
         """Every quantizable op's choice; ops the plan does not name take their first option (or fp32)."""
         ops = self.quantizable_ops(proto)
         names = [op.name for op in ops]
-        unknown = [name for name in plan.ops if name not in names]
-        if unknown:
-            raise BackendError(
-                f"plan names op(s) {unknown} that this model does not have"
-                + did_you_mean_hint(unknown[0], names)
-                + "; use the names from quantizable_ops(prepare(model))"
-            )
+        check_plan_ops(plan, names)
         choices = {}
         for op in ops:
             choice = plan.ops.get(op.name)

@@ -27,9 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import BackendError, ConfigError, did_you_mean_hint
+from ...errors import BackendError, ConfigError
 from .algorithm import APPROACHES, OpInfo, OpQuant, Plan
-from .backend import PTQBackend, timing_threads
+from .backend import PTQBackend, check_plan_ops, timing_threads
 
 log = logging.getLogger(__name__)
 
@@ -110,13 +110,7 @@ class TFLitePTQBackend(PTQBackend):
 
         ops = self._ops(model)
         names = [op.info.name for op in ops]
-        unknown = [name for name in plan.ops if name not in names]
-        if unknown:
-            raise BackendError(
-                f"plan names op(s) {unknown} that this model does not have"
-                + did_you_mean_hint(unknown[0], names)
-                + "; use the names from quantizable_ops(prepare(model))"
-            )
+        check_plan_ops(plan, names)
         if plan.smooth_quant_alpha is not None:
             raise BackendError("the tensorflow backend has no SmoothQuant")
         choices = {op.info.name: plan.ops.get(op.info.name) or self._first(op.info, plan.approach) for op in ops}

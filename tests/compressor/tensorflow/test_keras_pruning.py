@@ -17,16 +17,6 @@ from compressor.config import WeightPruningConfig  # noqa: E402
 from compressor.errors import ConfigError  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def digits():
-    from sklearn.datasets import load_digits
-
-    data = load_digits()
-    x = (data.data / 16.0).astype(np.float32).reshape(-1, 8, 8, 1)
-    order = np.random.default_rng(0).permutation(len(x))
-    return x[order[:1200]], data.target[order[:1200]], x[order[1200:]], data.target[order[1200:]]
-
-
 def make_cnn():
     keras.utils.set_random_seed(0)
     return keras.Sequential(

@@ -24,17 +24,6 @@ from compressor.errors import BackendError, ConfigError  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def digits():
-    from sklearn.datasets import load_digits
-
-    data = load_digits()
-    x = (data.data / 16.0).astype(np.float32).reshape(-1, 8, 8, 1)
-    order = np.random.default_rng(0).permutation(len(x))
-    x, y = x[order], data.target[order]
-    return x[:1200], y[:1200], x[1200:], y[1200:]
-
-
-@pytest.fixture(scope="module")
 def cnn(digits):
     keras.utils.set_random_seed(0)
     model = keras.Sequential(
