@@ -177,7 +177,7 @@ def prune(ctx) -> Compressed:
     return _result(final, manager, opts, seconds, sparsity=weight_sparsity(final), notes=notes)
 
 
-@register_technique("distill", uses="distillation")
+@register_technique("distill", uses="distillation", only=("torch",))  # its training loop is torch's
 def distill(ctx) -> Compressed:
     from compressor.config import DistillationConfig, KnowledgeDistillationLossConfig
     from compressor.training import prepare_compression

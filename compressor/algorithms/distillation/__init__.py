@@ -19,6 +19,7 @@ from ..lazy import load_implementation
 #: framework -> "module:class" with make_component(config, model) and build_optimizer(conf, params)
 IMPLEMENTATIONS = {
     "torch": "compressor.algorithms.distillation.torch_backend:TorchDistillation",
+    "tensorflow": "compressor.algorithms.distillation.keras_backend:KerasDistillation",
 }
 
 

@@ -17,7 +17,7 @@ EXPECTED = {
     "ptq": ("onnxrt", "tensorflow", "torch"),
     "qat": ("torch",),
     "pruning": ("tensorflow", "torch"),
-    "distillation": ("torch",),
+    "distillation": ("tensorflow", "torch"),
     "mixed_precision": ("onnxrt", "tensorflow", "torch"),
 }
 

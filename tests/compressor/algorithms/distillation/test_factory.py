@@ -24,7 +24,8 @@ def test_dispatch_by_criterion_type():
 
 def test_unsupported_framework_names_the_supported_ones():
     with pytest.raises(
-        BackendError, match=r"distillation does not support framework 'onnxrt'; supported frameworks: 'torch'"
+        BackendError,
+        match=r"distillation does not support framework 'onnxrt'; supported frameworks: 'tensorflow', 'torch'",
     ):
         make_component(DistillationConfig(), object(), "onnxrt")
 
