@@ -205,13 +205,20 @@ class CompressionManager:
 
     def save(self, path: str | Path) -> Path:
         """Writes the finished model: QAT's int8 model as ``quantization.fit`` saves it, otherwise the
-        model's ``state_dict`` (``torch.save``, reload with ``load``); ``<name>.summary.json`` beside it."""
+        model's ``state_dict`` (``torch.save``, reload with ``load``) or a Keras model as ``.keras``;
+        ``<name>.summary.json`` beside it."""
         if self._state != "finished":
             raise BackendError("save: call on_train_end first (the model is still being trained)")
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         if self.quantized_model is not None:
             self.quantized_model.save(path)
+        elif self.framework == "tensorflow":
+            if path.suffix != ".keras":
+                raise ConfigError(
+                    "path suffix", path.suffix or path.name, [".keras"], reason="a Keras model is saved whole"
+                )
+            self._model.save(str(path))
         else:
             from .algorithms.torch_state import save_state
 

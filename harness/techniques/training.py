@@ -133,7 +133,7 @@ def _result(model, manager, opts, seconds, **extra) -> Compressed:
     )
 
 
-@register_technique("qat", uses="qat")
+@register_technique("qat", uses="qat", only=("torch",))  # its training loop is torch's
 def qat(ctx) -> Compressed:
     from compressor.config import QuantizationAwareTrainingConfig
     from compressor.training import prepare_compression

@@ -10,6 +10,7 @@ from ..lazy import load_implementation
 #: framework -> "module:class" of its component, imported on first use
 IMPLEMENTATIONS = {
     "torch": "compressor.algorithms.qat.torch_backend:TorchQAT",
+    "tensorflow": "compressor.algorithms.qat.keras_backend:KerasQAT",
 }
 
 

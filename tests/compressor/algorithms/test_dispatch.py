@@ -15,7 +15,7 @@ from compressor.errors import BackendError, ConfigError, UnsupportedFrameworkErr
 
 EXPECTED = {
     "ptq": ("onnxrt", "tensorflow", "torch"),
-    "qat": ("torch",),
+    "qat": ("tensorflow", "torch"),
     "pruning": ("tensorflow", "torch"),
     "distillation": ("tensorflow", "torch"),
     "mixed_precision": ("onnxrt", "tensorflow", "torch"),

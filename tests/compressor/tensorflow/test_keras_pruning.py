@@ -42,7 +42,7 @@ def test_layouts_round_trip():
     assert to_torch_layout(np.zeros((3, 3, 4, 8))).shape == (8, 4, 3, 3)
 
 
-def test_4x1_magnitude_pruning_with_the_seed_loop(digits):
+def test_4x1_magnitude_pruning_with_the_seed_loop(digits, tmp_path):
     model = make_cnn()
     optimizer = keras.optimizers.Adam(3e-3)
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
@@ -85,6 +85,9 @@ def test_4x1_magnitude_pruning_with_the_seed_loop(digits):
     assert abs(zero / total - 0.8) < 0.02, zero / total  # the global scope's target over the selected ops
     assert np.count_nonzero(model.get_layer("fc2").kernel.numpy()) == model.get_layer("fc2").kernel.numpy().size
     assert accuracy(model, digits) > 0.8, summary
+    saved = manager.save(tmp_path / "pruned.keras")
+    reloaded = keras.saving.load_model(str(saved), safe_mode=True)
+    assert np.array_equal(reloaded.get_layer("c2").kernel.numpy(), model.get_layer("c2").kernel.numpy())
 
 
 def test_what_tensorflow_cannot_honour_is_refused_by_key():
