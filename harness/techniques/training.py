@@ -1,7 +1,7 @@
 """Training-time techniques (QAT, pruning + fine-tuning, distillation) through ``prepare_compression``.
 
 Each starts from the job's trained fp32 zoo model and fine-tunes on the zoo's training split with seed
-001's hook loop. Options (the technique's ``options`` in the suite; unknown keys are errors):
+001's hook loop (torch: backward + optimizer.step; Keras: a GradientTape step, the same hooks). Options (the technique's ``options`` in the suite; unknown keys are errors):
 
 - every kind: ``epochs``, ``lr`` (AdamW), ``batch_size``, ``train_samples`` (first N of a seeded
   permutation of the training split; null = all)
@@ -106,8 +106,63 @@ def fine_tune(ctx, model, manager, opts, data=None) -> float:
     return time.perf_counter() - start
 
 
+def fine_tune_keras(ctx, model, manager, opts, data=None) -> float:
+    """The same loop for a Keras model: a GradientTape step per batch, AdamW, seed 001's hooks."""
+    import keras
+    import tensorflow as tf
+
+    from models.evaluation import num_examples, take
+
+    keras.utils.set_random_seed(ctx.seed)
+    x, y = data if data is not None else _training_data(ctx, opts)
+    n, batch = num_examples(x), int(opts["batch_size"])
+    optimizer = keras.optimizers.AdamW(learning_rate=float(opts["lr"]))
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    rng = np.random.default_rng(ctx.seed)
+    start = time.perf_counter()
+    manager.callbacks.on_train_begin()
+    for epoch in range(int(opts["epochs"])):
+        manager.on_epoch_begin(epoch)
+        order = rng.permutation(n)
+        for step, first in enumerate(range(0, n, batch)):
+            idx = order[first : first + batch]
+            manager.on_step_begin(step)
+            inputs = take(x, idx)
+            with tf.GradientTape() as tape:
+                output = model(inputs, training=True)
+                loss = manager.on_after_compute_loss(inputs, output, loss_fn(y[idx], output))
+            grads = tape.gradient(loss, model.trainable_variables)
+            manager.on_before_optimizer_step()
+            optimizer.apply(grads, model.trainable_variables)
+            manager.on_after_optimizer_step()
+            manager.on_step_end()
+        manager.on_epoch_end()
+    manager.callbacks.on_train_end()
+    return time.perf_counter() - start
+
+
+def _tune(ctx, model, manager, opts, data=None) -> float:
+    loop = fine_tune_keras if ctx.framework == "tensorflow" else fine_tune
+    return loop(ctx, model, manager, opts, data)
+
+
+def _copy(ctx, model):
+    """A trainable copy of the job's fp32 model (the job's own stays the baseline)."""
+    if ctx.framework != "tensorflow":
+        return copy.deepcopy(model)
+    import keras
+
+    clone = keras.models.clone_model(model)
+    clone.set_weights(model.get_weights())
+    return clone
+
+
 def weight_sparsity(model) -> float:
-    """Zero fraction over the weights of every Conv/Linear module."""
+    """Zero fraction over the weights of every Conv/Linear module (Keras: every Dense/Conv kernel)."""
+    if hasattr(model, "get_layer"):  # Keras
+        kernels = [layer.kernel.numpy() for layer in model.layers if type(layer).__name__ in _KERAS_PRUNED]
+        total = sum(k.size for k in kernels)
+        return sum(int((k == 0).sum()) for k in kernels) / total if total else 0.0
     import torch
 
     zeros = total = 0
@@ -119,7 +174,12 @@ def weight_sparsity(model) -> float:
 
 
 def _param_count(model) -> int:
+    if hasattr(model, "count_params"):  # Keras
+        return int(model.count_params())
     return sum(p.numel() for p in model.parameters())
+
+
+_KERAS_PRUNED = ("Dense", "Conv1D", "Conv2D", "Conv3D")
 
 
 def _result(model, manager, opts, seconds, **extra) -> Compressed:
@@ -133,21 +193,21 @@ def _result(model, manager, opts, seconds, **extra) -> Compressed:
     )
 
 
-@register_technique("qat", uses="qat", only=("torch",))  # its training loop is torch's
+@register_technique("qat", uses="qat")
 def qat(ctx) -> Compressed:
     from compressor.config import QuantizationAwareTrainingConfig
     from compressor.training import prepare_compression
 
     opts = options_for("qat", ctx.technique.options)
-    model = copy.deepcopy(ctx.fp32_model)
+    model = _copy(ctx, ctx.fp32_model)
     conf = QuantizationAwareTrainingConfig(op_name_dict=opts["op_name_dict"])
     manager = prepare_compression(model, conf)
-    seconds = fine_tune(ctx, model, manager, opts)
+    seconds = _tune(ctx, model, manager, opts)
     fallback = manager.quantized_model.q_config["fallback_ops"]
     return _result(manager.model, manager, opts, seconds, fp32_ops=list(fallback))
 
 
-@register_technique("prune", uses="pruning", only=("torch",))  # its training loop is torch's
+@register_technique("prune", uses="pruning")
 def prune(ctx) -> Compressed:
     from compressor.config import WeightPruningConfig
     from compressor.training import prepare_compression
@@ -168,20 +228,24 @@ def prune(ctx) -> Compressed:
         end_step=end,
         pruning_frequency=max(1, end // 20),
     )
-    model = copy.deepcopy(ctx.fp32_model)
+    model = _copy(ctx, ctx.fp32_model)
     params = _param_count(model)
     manager = prepare_compression(model, conf)
-    seconds = fine_tune(ctx, model, manager, opts, data)
-    final = manager.model.eval()
+    seconds = _tune(ctx, model, manager, opts, data)
+    final = manager.model.eval() if hasattr(manager.model, "eval") else manager.model
     notes = {"params": _param_count(final), "fp32_params": params}
     return _result(final, manager, opts, seconds, sparsity=weight_sparsity(final), notes=notes)
 
 
-@register_technique("distill", uses="distillation", only=("torch",))  # its training loop is torch's
+@register_technique("distill", uses="distillation")
 def distill(ctx) -> Compressed:
     from compressor.config import DistillationConfig, KnowledgeDistillationLossConfig
     from compressor.training import prepare_compression
-    from models.frameworks.torch_fw import build
+
+    if ctx.framework == "tensorflow":
+        from models.frameworks.tensorflow_fw import build
+    else:
+        from models.frameworks.torch_fw import build
 
     opts = options_for("distill", ctx.technique.options)
     student_entry = dataclasses.replace(ctx.entry, recipe={**ctx.entry.recipe, **opts["student"]})
@@ -190,6 +254,7 @@ def distill(ctx) -> Compressed:
         temperature=float(opts["temperature"]), loss_types=["CE", "KL"], loss_weights=list(opts["loss_weights"])
     )
     manager = prepare_compression(student, DistillationConfig(teacher_model=ctx.fp32_model, criterion=criterion))
-    seconds = fine_tune(ctx, student, manager, opts)
+    seconds = _tune(ctx, student, manager, opts)
     notes = {"params": _param_count(student), "teacher_params": _param_count(ctx.fp32_model)}
-    return _result(manager.model.eval(), manager, opts, seconds, notes=notes)
+    final = manager.model.eval() if hasattr(manager.model, "eval") else manager.model
+    return _result(final, manager, opts, seconds, notes=notes)
