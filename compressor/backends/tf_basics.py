@@ -87,8 +87,28 @@ def keras_layers(model: Any) -> list[Any]:
     return found
 
 
+def is_saved_model(path: Any) -> bool:
+    """A TensorFlow SavedModel directory (it holds ``saved_model.pb``)."""
+    return isinstance(path, (str, Path)) and (Path(path) / "saved_model.pb").is_file()
+
+
+def is_tf_function(model: Any) -> bool:
+    """A ``tf.function`` (with an ``input_signature``) or one of its concrete functions."""
+    import sys
+
+    module = type(model).__module__
+    if "tensorflow" not in sys.modules or not module.startswith("tensorflow."):
+        return False
+    return hasattr(model, "get_concrete_function") or hasattr(model, "structured_input_signature")
+
+
 def load(model: Any) -> Any:
-    """A Keras model from a ``.keras`` file, a ``TFLiteModel`` from a ``.tflite`` file, or ``model`` itself."""
+    """A Keras model from a ``.keras`` file, a SavedModel directory or a ``tf.function``; a ``TFLiteModel``
+    from a ``.tflite`` file; else ``model`` itself. A SavedModel (its ``serving_default`` signature) and a
+    ``tf.function`` become a one-layer functional Keras model around them, so every Keras path (TFLite
+    conversion, op listing, timing) applies unchanged."""
+    if is_saved_model(model):
+        return _around_saved_model(str(model))
     if isinstance(model, (str, Path)):
         path = Path(model)
         if path.suffix == ".tflite":
@@ -96,7 +116,46 @@ def load(model: Any) -> Any:
         import keras
 
         return keras.saving.load_model(str(path), safe_mode=True)
+    if is_tf_function(model):
+        return _around_function(model)
     return model
+
+
+def _around_saved_model(path: str) -> Any:
+    import keras
+    import tensorflow as tf
+
+    signature = tf.saved_model.load(path).signatures["serving_default"]
+    specs = list(signature.structured_input_signature[1].values())
+    if len(specs) != 1:
+        raise ValueError(f"{path}: a SavedModel whose serving_default takes {len(specs)} inputs; one is supported")
+    spec = specs[0]
+    inputs = keras.Input(shape=tuple(spec.shape[1:]), dtype=spec.dtype.name, name=spec.name)
+    outputs = keras.layers.TFSMLayer(path, call_endpoint="serving_default")(inputs)
+    if isinstance(outputs, dict):
+        outputs = outputs[sorted(outputs)[0]]
+    return keras.Model(inputs, outputs, name=Path(path).name or "saved_model")
+
+
+def _around_function(fn: Any) -> Any:
+    import keras
+
+    concrete = fn.get_concrete_function() if hasattr(fn, "get_concrete_function") else fn
+    specs = [s for s in concrete.structured_input_signature[0]]
+    if len(specs) != 1:
+        raise ValueError(f"a tf.function with {len(specs)} inputs; one input with an input_signature is supported")
+    spec = specs[0]
+
+    class FunctionLayer(keras.layers.Layer):
+        def call(self, x):
+            return concrete(x)
+
+        def compute_output_spec(self, x):
+            out = concrete.structured_outputs
+            return keras.KerasTensor(tuple(out.shape), dtype=out.dtype.name)
+
+    inputs = keras.Input(shape=tuple(spec.shape[1:]), dtype=spec.dtype.name)
+    return keras.Model(inputs, FunctionLayer()(inputs), name="tf_function")
 
 
 def predict(model: Any, inputs: tuple[np.ndarray, ...]) -> np.ndarray:

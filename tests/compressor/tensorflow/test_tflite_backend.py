@@ -261,3 +261,23 @@ def test_bf16_mixed_precision_of_a_keras_model_with_the_hardware_verdict(cnn, di
     again = mix_precision.load(saved)
     assert np.allclose(tf_basics.predict(again.model, (digits[2],)), tf_basics.predict(result.model, (digits[2],)))
     assert cnn.layers[0].dtype_policy.name == "float32"  # the user's model is not touched
+
+
+def test_a_saved_model_directory_and_a_tf_function_quantize_like_the_keras_model(cnn, digits, tmp_path):
+    cnn.export(str(tmp_path / "saved"))  # a TensorFlow SavedModel (serving_default)
+    function = tf.function(lambda x: cnn(x, training=False), input_signature=[tf.TensorSpec([None, 8, 8, 1])])
+    assert detect_framework(str(tmp_path / "saved")) == detect_framework(function) == "tensorflow"
+    reference = quantization.fit(
+        cnn, PostTrainingQuantConfig(), calib_dataloader=calibration(digits), eval_func=lambda m: accuracy(m, digits)
+    )
+    for name, source in (("saved", str(tmp_path / "saved")), ("function", function)):
+        q = quantization.fit(
+            source,
+            PostTrainingQuantConfig(),
+            calib_dataloader=calibration(digits),
+            eval_func=lambda m: accuracy(m, digits),
+            workspace=tmp_path / f"ws-{name}",
+        )
+        assert q.tuning.met_criterion and len(q.tuning.best_plan.ops) == 4, name
+        assert isinstance(q.model, tf_basics.TFLiteModel)
+        assert abs(accuracy(q.model, digits) - accuracy(reference.model, digits)) <= 0.005, name
