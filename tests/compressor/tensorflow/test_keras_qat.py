@@ -71,5 +71,7 @@ def test_qat_with_the_seed_loop_gives_a_tflite_int8_model(digits, tmp_path):
     assert report["converted"] and report["quantized_ops"] == ["c1", "fc1", "fc2"]
     from compressor import quantization
 
+    # no tfmot: Keras 3 stays the process's Keras (tfmot would set TF_USE_LEGACY_KERAS=1 for everyone)
+    assert "TF_USE_LEGACY_KERAS" not in os.environ and keras.__version__.startswith("3.")
     again = quantization.load(manager.save(tmp_path / "qat.tflite"))
     assert accuracy(again.model, digits) == accuracy(int8, digits)
