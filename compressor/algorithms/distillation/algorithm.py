@@ -116,6 +116,29 @@ def self_kd_plan(criterion: Any) -> SelfKDPlan:
 # --- checks against the model -------------------------------------------------------------------------
 
 
+def kd_loss(plan: KDPlan, loss: Any, distillation: Any, scalar: Any) -> tuple[Any, dict[str, float]]:
+    """One step's ``w0 * loss + w1 * distillation()`` and its terms as floats (``scalar`` turns a framework
+    tensor into one). ``distillation`` is called only when its weight is not zero (no teacher pass then)."""
+    from ...errors import CompressorError
+
+    total: Any = 0.0
+    terms: dict[str, float] = {}
+    if plan.label_weight > 0:
+        if loss is None:
+            raise CompressorError(
+                "distillation: on_after_compute_loss got loss=None but loss_weights[0] > 0; pass the "
+                "student-vs-label loss your loop computed, or set loss_weights=[0, 1]"
+            )
+        total = plan.label_weight * loss
+        terms["student_loss"] = scalar(loss)
+    if plan.needs_teacher:
+        distill = distillation()
+        total = total + plan.teacher_weight * distill
+        terms["distillation_loss"] = scalar(distill)
+    terms["total"] = scalar(total)
+    return total, terms
+
+
 def check_teacher_given(teacher: Any) -> None:
     if teacher is None:
         raise ConfigError(

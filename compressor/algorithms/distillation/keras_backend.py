@@ -15,9 +15,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from ...config.training import KnowledgeDistillationLossConfig
-from ...errors import CompressorError, ConfigError
+from ...errors import ConfigError
 from ..component import TrainingComponent
-from .algorithm import TermAverages, check_label_type, check_teacher_given, kd_plan
+from .algorithm import TermAverages, check_label_type, check_teacher_given, kd_loss, kd_plan
 
 log = logging.getLogger(__name__)
 
@@ -96,21 +96,13 @@ class KerasKnowledgeDistillation(TrainingComponent):
             self.on_train_begin(self.student)
         plan = self.plan
         student = tf.convert_to_tensor(outputs[0] if isinstance(outputs, (tuple, list)) else outputs)
-        total: Any = 0.0
-        terms: dict[str, float] = {}
-        if plan.label_weight > 0:
-            if loss is None:
-                raise CompressorError(
-                    "distillation: on_after_compute_loss got loss=None but loss_weights[0] > 0; pass the "
-                    "student-vs-label loss your loop computed, or set loss_weights=[0, 1]"
-                )
-            total = plan.label_weight * loss
-            terms["student_loss"] = float(loss)
-        if plan.needs_teacher:
-            if teacher_outputs is None:
+
+        def distillation() -> Any:
+            teacher = teacher_outputs
+            if teacher is None:
                 self.teacher_forwards += 1
-                teacher_outputs = self.teacher(inputs, training=False)
-            teacher = tf.stop_gradient(tf.cast(tf.convert_to_tensor(teacher_outputs), student.dtype))
+                teacher = self.teacher(inputs, training=False)
+            teacher = tf.stop_gradient(tf.cast(tf.convert_to_tensor(teacher), student.dtype))
             if teacher.shape != student.shape:
                 raise ConfigError(
                     "teacher_model",
@@ -120,10 +112,9 @@ class KerasKnowledgeDistillation(TrainingComponent):
                 )
             fn, tempered = KD_LOSSES[plan.teacher_type]
             t = plan.temperature if tempered else 1.0
-            distill = fn(student / t, teacher / t) * (t * t)
-            total = total + plan.teacher_weight * distill
-            terms["distillation_loss"] = float(distill)
-        terms["total"] = float(total)
+            return fn(student / t, teacher / t) * (t * t)
+
+        total, terms = kd_loss(plan, loss, distillation, float)
         self.terms.add(terms)
         return total
 

@@ -25,9 +25,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from ...errors import CompressorError, ConfigError
+from ...errors import ConfigError
 from ..component import TrainingComponent
-from .algorithm import TermAverages, check_label_type, check_teacher_given, kd_plan
+from .algorithm import TermAverages, check_label_type, check_teacher_given, kd_loss, kd_plan
 from .torch_losses import KD_LOSSES, call_model, count_params, logits_of, move_to, param_device
 
 log = logging.getLogger(__name__)
@@ -88,24 +88,14 @@ class TorchKnowledgeDistillation(TrainingComponent):
             self.on_train_begin(self.student)
         plan = self.plan
         student_logits = logits_of(outputs, "student output")
-        total: Any = 0.0
-        terms: dict[str, float] = {}
-        if plan.label_weight > 0:
-            if loss is None:
-                raise CompressorError(
-                    "distillation: on_after_compute_loss got loss=None but loss_weights[0] > 0; pass the "
-                    "student-vs-label loss your loop computed, or set loss_weights=[0, 1]"
-                )
-            total = plan.label_weight * loss
-            terms["student_loss"] = float(loss.detach()) if torch.is_tensor(loss) else float(loss)
-        if plan.needs_teacher:
+
+        def distillation() -> torch.Tensor:
             teacher_logits = self._teacher_logits(inputs, student_logits, teacher_outputs)
             fn, tempered = KD_LOSSES[plan.teacher_type]
             t = plan.temperature if tempered else 1.0
-            distill = fn(student_logits / t, teacher_logits / t) * (t * t)
-            total = total + plan.teacher_weight * distill
-            terms["distillation_loss"] = float(distill.detach())
-        terms["total"] = float(total.detach()) if torch.is_tensor(total) else float(total)
+            return fn(student_logits / t, teacher_logits / t) * (t * t)
+
+        total, terms = kd_loss(plan, loss, distillation, _scalar)
         self.terms.add(terms)
         return total
 
@@ -172,6 +162,10 @@ def _shares_parameters(a: nn.Module, b: Any) -> bool:
         return False
     ids = {id(p) for p in b.parameters()}
     return any(id(p) in ids for p in a.parameters())
+
+
+def _scalar(value: Any) -> float:
+    return float(value.detach()) if torch.is_tensor(value) else float(value)
 
 
 def _is_array(value: Any) -> bool:

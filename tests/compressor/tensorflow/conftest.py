@@ -15,3 +15,33 @@ def digits():
     order = np.random.default_rng(0).permutation(len(x))
     x, y = x[order], data.target[order]
     return x[:1200], y[:1200], x[1200:], y[1200:]
+
+
+@pytest.fixture
+def seed_loop():
+    """``seed_loop(model, manager, x, y, epochs, after_step=None)``: seed 001's hook loop in a Keras
+    GradientTape (Adam 3e-3, batches of 64); ``after_step(epoch, step)`` runs after each step's hooks."""
+    import keras
+    import tensorflow as tf
+
+    def run(model, manager, x, y, epochs, after_step=None):
+        optimizer = keras.optimizers.Adam(3e-3)
+        loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        manager.callbacks.on_train_begin()
+        for epoch in range(epochs):
+            manager.callbacks.on_epoch_begin(epoch)
+            for step, start in enumerate(range(0, len(x), 64)):
+                manager.callbacks.on_step_begin(step)
+                with tf.GradientTape() as tape:
+                    loss = loss_fn(y[start : start + 64], model(x[start : start + 64], training=True))
+                grads = tape.gradient(loss, model.trainable_variables)
+                manager.callbacks.on_before_optimizer_step()
+                optimizer.apply(grads, model.trainable_variables)
+                manager.callbacks.on_after_optimizer_step()
+                manager.callbacks.on_step_end()
+                if after_step is not None:
+                    after_step(epoch, step)
+            manager.callbacks.on_epoch_end()
+        manager.callbacks.on_train_end()
+
+    return run

@@ -42,10 +42,8 @@ def test_layouts_round_trip():
     assert to_torch_layout(np.zeros((3, 3, 4, 8))).shape == (8, 4, 3, 3)
 
 
-def test_4x1_magnitude_pruning_with_the_seed_loop(digits, tmp_path):
+def test_4x1_magnitude_pruning_with_the_seed_loop(digits, tmp_path, seed_loop):
     model = make_cnn()
-    optimizer = keras.optimizers.Adam(3e-3)
-    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     config = WeightPruningConfig(
         pruning_type="magnitude",
         pattern="4x1",
@@ -57,22 +55,8 @@ def test_4x1_magnitude_pruning_with_the_seed_loop(digits, tmp_path):
         excluded_op_names=["fc2"],
     )
     manager = training.prepare_compression(model, config)
-    manager.callbacks.on_train_begin()
-    x, y = digits[0], digits[1]
-    for epoch in range(8):
-        manager.callbacks.on_epoch_begin(epoch)
-        for step, start in enumerate(range(0, len(x), 64)):
-            manager.callbacks.on_step_begin(step)
-            with tf.GradientTape() as tape:
-                loss = loss_fn(y[start : start + 64], model(x[start : start + 64], training=True))
-            grads = tape.gradient(loss, model.trainable_variables)
-            manager.callbacks.on_before_optimizer_step()
-            optimizer.apply(grads, model.trainable_variables)
-            manager.callbacks.on_after_optimizer_step()
-            manager.callbacks.on_step_end()
-        manager.callbacks.on_epoch_end()
-    manager.callbacks.on_train_end()
-    summary = manager.summary()["components"][0] if "components" in manager.summary() else manager.summary()
+    seed_loop(model, manager, digits[0], digits[1], epochs=8)
+    summary = manager.summary()["techniques"][0]
     zero, total = 0, 0
     for name in ("c1", "c2", "fc1"):
         kernel = to_torch_layout(np.asarray(model.get_layer(name).kernel.numpy()))

@@ -21,7 +21,7 @@ def accuracy(model, digits) -> float:
     return float((out.argmax(axis=1) == digits[3]).mean())
 
 
-def test_qat_with_the_seed_loop_gives_a_tflite_int8_model(digits, tmp_path):
+def test_qat_with_the_seed_loop_gives_a_tflite_int8_model(digits, tmp_path, seed_loop):
     keras.utils.set_random_seed(0)
     model = keras.Sequential(
         [
@@ -32,30 +32,18 @@ def test_qat_with_the_seed_loop_gives_a_tflite_int8_model(digits, tmp_path):
             keras.layers.Dense(10, name="fc2"),
         ]
     )
-    optimizer = keras.optimizers.Adam(3e-3)
-    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     manager = training.prepare_compression(model, QuantizationAwareTrainingConfig())
-    manager.callbacks.on_train_begin()
-    x, y = digits[0], digits[1]
-    for epoch in range(8):
-        manager.callbacks.on_epoch_begin(epoch)
-        for step, start in enumerate(range(0, len(x), 64)):
-            manager.callbacks.on_step_begin(step)
-            with tf.GradientTape() as tape:
-                loss = loss_fn(y[start : start + 64], model(x[start : start + 64], training=True))
-            grads = tape.gradient(loss, model.trainable_variables)
-            manager.callbacks.on_before_optimizer_step()
-            optimizer.apply(grads, model.trainable_variables)
-            manager.callbacks.on_after_optimizer_step()
-            manager.callbacks.on_step_end()
-            if epoch == 0 and step == 0:  # fake quantization is live: same weights, other (nearby) outputs
-                assert "call" in vars(model.get_layer("c1"))
-                plain = keras.models.clone_model(model)
-                plain.set_weights(model.get_weights())
-                fq, fp = np.asarray(model(x[:64], training=False)), np.asarray(plain(x[:64], training=False))
-                assert not np.array_equal(fq, fp) and np.allclose(fq, fp, atol=0.5)
-        manager.callbacks.on_epoch_end()
-    manager.callbacks.on_train_end()
+    x = digits[0]
+
+    def fake_quantization_is_live(epoch, step):  # same weights, other (nearby) outputs
+        if epoch == 0 and step == 0:
+            assert "call" in vars(model.get_layer("c1"))
+            plain = keras.models.clone_model(model)
+            plain.set_weights(model.get_weights())
+            fq, fp = np.asarray(model(x[:64], training=False)), np.asarray(plain(x[:64], training=False))
+            assert not np.array_equal(fq, fp) and np.allclose(fq, fp, atol=0.5)
+
+    seed_loop(model, manager, digits[0], digits[1], epochs=8, after_step=fake_quantization_is_live)
     int8 = manager.model
     assert isinstance(int8, tf_basics.TFLiteModel)
     interpreter = int8.interpreter()
