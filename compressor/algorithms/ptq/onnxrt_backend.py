@@ -246,22 +246,16 @@ class OnnxRuntimePTQBackend(PTQBackend):
         # Dynamic quantization renames a Gemm to <gemm>_MatMul before it matches names (plan_options.py).
         args["nodes_to_quantize"] = [*dynamic, *(f"{n}_MatMul" for n in dynamic if n in gemms)]
         source, target = tmp / "static.onnx", tmp / "mixed.onnx"
-        model = _own_inputs(model, dynamic)
+        model = _own_inputs(model, dynamic)  # a copy: what follows changes only it
         # ORT's dynamic quantizer turns *every* Gemm into MatMul+Add first; a QDQ Gemm's weight then needs a
         # Transpose at run time. Gemms it must not touch are hidden from it under another op type.
-        hidden = [n for n in model.graph.node if n.op_type == "Gemm" and n.domain in ("", "ai.onnx")]
-        hidden = [n for n in hidden if n.name not in dynamic]
-        for node in hidden:
-            node.op_type, node.domain = _HIDDEN_GEMM
+        for node in model.graph.node:
+            if node.op_type == "Gemm" and node.domain in ("", "ai.onnx") and node.name not in dynamic:
+                node.op_type, node.domain = _HIDDEN_GEMM
         model.opset_import.append(onnx.helper.make_opsetid(_HIDDEN_GEMM[1], 1))
-        try:
-            onnx.save(model, str(source))
-            self._quantize_dynamic(source, target, args)
-            mixed = onnx.load(str(target))
-        finally:
-            del model.opset_import[-1]
-            for node in hidden:
-                node.op_type, node.domain = "Gemm", ""
+        onnx.save(model, str(source))
+        self._quantize_dynamic(source, target, args)
+        mixed = onnx.load(str(target))
         for node in mixed.graph.node:
             if (node.op_type, node.domain) == _HIDDEN_GEMM:
                 node.op_type, node.domain = "Gemm", ""
