@@ -66,18 +66,20 @@ def _accepted(short: bool) -> str:
 def detect_framework(model: Any) -> str:
     """``torch`` for an nn.Module, ``onnxrt`` for an ONNX ModelProto or a path to a .onnx file,
     ``tensorflow`` for a Keras model, a ``.keras`` file, a SavedModel directory or a ``tf.function``."""
+    from . import tf_basics  # numpy only at import: it knows the TensorFlow forms that are not Keras models
+
     if isinstance(model, (str, Path)):
         for row in FRAMEWORKS.values():
             if row.suffixes and str(model).endswith(row.suffixes):
                 return row.name
-        if (Path(model) / "saved_model.pb").is_file():
-            return "tensorflow"  # a TensorFlow SavedModel directory
+        if tf_basics.is_saved_model(model):
+            return "tensorflow"
         raise ConfigError("model", str(model), _accepted(short=True))
     for row in FRAMEWORKS.values():
         if row.recognises(model):
             return row.name
-    if type(model).__module__.startswith("tensorflow.") and hasattr(model, "get_concrete_function"):
-        return "tensorflow"  # a tf.function (with an input_signature)
+    if tf_basics.is_tf_function(model):
+        return "tensorflow"
     kind = f"{type(model).__module__}.{type(model).__qualname__}"
     raise ConfigError("model", kind, _accepted(short=False), reason="no backend recognises this model type")
 
