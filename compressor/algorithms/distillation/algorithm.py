@@ -139,6 +139,23 @@ def kd_loss(plan: KDPlan, loss: Any, distillation: Any, scalar: Any) -> tuple[An
     return total, terms
 
 
+def check_teacher_kind(teacher: Any, is_model: bool, expected: str) -> None:
+    """``ConfigError`` naming the teacher's type when it is not the student's framework's model (``expected``)."""
+    if not is_model:
+        raise ConfigError("teacher_model", f"{type(teacher).__module__}.{type(teacher).__qualname__}", expected)
+
+
+def check_same_logits(field: str, teacher_shape: tuple, student_shape: tuple) -> None:
+    """``ConfigError`` when the teacher's logits (from ``field``) are not shaped like the student's."""
+    if tuple(teacher_shape) != tuple(student_shape):
+        raise ConfigError(
+            field,
+            f"logits of shape {tuple(teacher_shape)}",
+            f"logits shaped like the student's {tuple(student_shape)}",
+            reason="student and teacher must predict the same classes for the same batch",
+        )
+
+
 def check_teacher_given(teacher: Any) -> None:
     if teacher is None:
         raise ConfigError(

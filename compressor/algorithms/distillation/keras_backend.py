@@ -17,7 +17,15 @@ from typing import Any
 from ...config.training import KnowledgeDistillationLossConfig
 from ...errors import ConfigError
 from ..component import TrainingComponent
-from .algorithm import TermAverages, check_label_type, check_teacher_given, kd_loss, kd_plan
+from .algorithm import (
+    TermAverages,
+    check_label_type,
+    check_same_logits,
+    check_teacher_given,
+    check_teacher_kind,
+    kd_loss,
+    kd_plan,
+)
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +75,7 @@ class KerasKnowledgeDistillation(TrainingComponent):
 
         teacher = self.config.teacher_model
         check_teacher_given(teacher)
-        if not isinstance(teacher, keras.Model):
-            raise ConfigError(
-                "teacher_model",
-                f"{type(teacher).__module__}.{type(teacher).__qualname__}",
-                "a keras.Model (the student is a Keras model)",
-            )
+        check_teacher_kind(teacher, isinstance(teacher, keras.Model), "a keras.Model (the student is a Keras model)")
         check_label_type(self.plan)
 
     def on_train_begin(self, model: Any) -> None:
@@ -98,18 +101,12 @@ class KerasKnowledgeDistillation(TrainingComponent):
         student = tf.convert_to_tensor(outputs[0] if isinstance(outputs, (tuple, list)) else outputs)
 
         def distillation() -> Any:
-            teacher = teacher_outputs
+            teacher, field = teacher_outputs, "teacher_outputs"
             if teacher is None:
                 self.teacher_forwards += 1
-                teacher = self.teacher(inputs, training=False)
+                teacher, field = self.teacher(inputs, training=False), "teacher_model"
             teacher = tf.stop_gradient(tf.cast(tf.convert_to_tensor(teacher), student.dtype))
-            if teacher.shape != student.shape:
-                raise ConfigError(
-                    "teacher_model",
-                    f"logits of shape {tuple(teacher.shape)}",
-                    f"logits shaped like the student's {tuple(student.shape)}",
-                    reason="student and teacher must predict the same classes for the same batch",
-                )
+            check_same_logits(field, teacher.shape, student.shape)
             fn, tempered = KD_LOSSES[plan.teacher_type]
             t = plan.temperature if tempered else 1.0
             return fn(student / t, teacher / t) * (t * t)

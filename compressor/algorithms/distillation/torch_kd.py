@@ -25,9 +25,16 @@ from typing import Any
 import torch
 from torch import nn
 
-from ...errors import ConfigError
 from ..component import TrainingComponent
-from .algorithm import TermAverages, check_label_type, check_teacher_given, kd_loss, kd_plan
+from .algorithm import (
+    TermAverages,
+    check_label_type,
+    check_same_logits,
+    check_teacher_given,
+    check_teacher_kind,
+    kd_loss,
+    kd_plan,
+)
 from .torch_losses import KD_LOSSES, call_model, count_params, logits_of, move_to, param_device
 
 log = logging.getLogger(__name__)
@@ -56,12 +63,9 @@ class TorchKnowledgeDistillation(TrainingComponent):
     def validate(self, model: Any) -> None:
         teacher = self.config.teacher_model
         check_teacher_given(teacher)
-        if not isinstance(teacher, nn.Module):
-            raise ConfigError(
-                "teacher_model",
-                f"{type(teacher).__module__}.{type(teacher).__qualname__}",
-                "a torch.nn.Module (the student is a PyTorch model)",
-            )
+        check_teacher_kind(
+            teacher, isinstance(teacher, nn.Module), "a torch.nn.Module (the student is a PyTorch model)"
+        )
         check_label_type(self.plan)
 
     def on_train_begin(self, model: Any) -> None:
@@ -116,13 +120,7 @@ class TorchKnowledgeDistillation(TrainingComponent):
             with torch.no_grad():
                 logits = logits_of(call_model(teacher, inputs), "teacher output")
         logits = logits.to(device=student_logits.device, dtype=student_logits.dtype)
-        if logits.shape != student_logits.shape:
-            raise ConfigError(
-                field,
-                f"logits of shape {tuple(logits.shape)}",
-                f"logits shaped like the student's {tuple(student_logits.shape)}",
-                reason="student and teacher must predict the same classes for the same batch",
-            )
+        check_same_logits(field, logits.shape, student_logits.shape)
         return logits
 
     def on_epoch_end(self) -> None:
