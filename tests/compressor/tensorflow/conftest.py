@@ -45,3 +45,25 @@ def seed_loop():
         manager.callbacks.on_train_end()
 
     return run
+
+
+@pytest.fixture(scope="session")
+def make_cnn():
+    """``make_cnn()``: the tests' untrained digits CNN (seeded): conv c1 (16), conv c2 (32), dense fc1 (64), fc2 (10)."""
+    import keras
+
+    def build():
+        keras.utils.set_random_seed(0)
+        return keras.Sequential(
+            [
+                keras.Input((8, 8, 1)),
+                keras.layers.Conv2D(16, 3, activation="relu", name="c1"),
+                keras.layers.Conv2D(32, 3, activation="relu", name="c2"),
+                keras.layers.Flatten(),
+                keras.layers.Dense(64, activation="relu", name="fc1"),
+                keras.layers.Dense(10, name="fc2"),
+            ],
+            name="net",
+        )
+
+    return build

@@ -17,20 +17,6 @@ from compressor.config import WeightPruningConfig  # noqa: E402
 from compressor.errors import ConfigError  # noqa: E402
 
 
-def make_cnn():
-    keras.utils.set_random_seed(0)
-    return keras.Sequential(
-        [
-            keras.Input((8, 8, 1)),
-            keras.layers.Conv2D(16, 3, activation="relu", name="c1"),
-            keras.layers.Conv2D(32, 3, activation="relu", name="c2"),
-            keras.layers.Flatten(),
-            keras.layers.Dense(64, activation="relu", name="fc1"),
-            keras.layers.Dense(10, name="fc2"),
-        ]
-    )
-
-
 def accuracy(model, digits) -> float:
     return float((np.asarray(model(digits[2], training=False)).argmax(1) == digits[3]).mean())
 
@@ -42,7 +28,7 @@ def test_layouts_round_trip():
     assert to_torch_layout(np.zeros((3, 3, 4, 8))).shape == (8, 4, 3, 3)
 
 
-def test_4x1_magnitude_pruning_with_the_seed_loop(digits, tmp_path, seed_loop):
+def test_4x1_magnitude_pruning_with_the_seed_loop(digits, tmp_path, seed_loop, make_cnn):
     model = make_cnn()
     config = WeightPruningConfig(
         pruning_type="magnitude",
@@ -74,7 +60,7 @@ def test_4x1_magnitude_pruning_with_the_seed_loop(digits, tmp_path, seed_loop):
     assert np.array_equal(reloaded.get_layer("c2").kernel.numpy(), model.get_layer("c2").kernel.numpy())
 
 
-def test_what_tensorflow_cannot_honour_is_refused_by_key():
+def test_what_tensorflow_cannot_honour_is_refused_by_key(make_cnn):
     with pytest.raises(ConfigError, match="pruning_type.*not supported on tensorflow"):
         training.prepare_compression(make_cnn(), WeightPruningConfig(pruning_type="snip_momentum"))
     with pytest.raises(ConfigError, match="pattern.*not supported on tensorflow"):

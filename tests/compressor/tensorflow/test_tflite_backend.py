@@ -24,19 +24,8 @@ from compressor.errors import BackendError, ConfigError  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def cnn(digits):
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential(
-        [
-            keras.Input((8, 8, 1)),
-            keras.layers.Conv2D(16, 3, activation="relu", name="c1"),
-            keras.layers.Conv2D(32, 3, activation="relu", name="c2"),
-            keras.layers.Flatten(),
-            keras.layers.Dense(64, activation="relu", name="fc1"),
-            keras.layers.Dense(10, name="fc2"),
-        ],
-        name="net",
-    )
+def cnn(digits, make_cnn):
+    model = make_cnn()
     model.compile(
         optimizer=keras.optimizers.Adam(3e-3),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
