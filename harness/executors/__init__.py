@@ -18,7 +18,7 @@ import importlib
 import inspect
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -65,7 +65,11 @@ class Executor(ABC):
         """Stop every running job (Ctrl-C); finished rows are already on disk."""
 
 
-def prepare_models(jobs: Sequence[Job], progress: bool = True) -> None:
+def prepare_models(
+    jobs: Sequence[Job], progress: bool = True, prepare: Callable[[str, str], Any] | None = None
+) -> None:
+    """Each (model, framework) of ``jobs`` not in the zoo cache, once: ``prepare(model, framework)``
+    (default: train it here)."""
     import models
 
     for model, framework in dict.fromkeys((job.model, job.framework) for job in jobs):
@@ -77,7 +81,10 @@ def prepare_models(jobs: Sequence[Job], progress: bool = True) -> None:
 
             Console(stderr=True).print(f"preparing {model} ({framework}): not in the zoo cache, training")
         try:
-            entry.prepare(framework=framework)
+            if prepare is None:
+                entry.prepare(framework=framework)
+            else:
+                prepare(model, framework)
         except Exception as exc:  # the jobs will report it, each with its own row
             log.error("preparing %s for %s failed: %s", model, framework, exc)
 

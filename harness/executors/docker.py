@@ -109,30 +109,19 @@ class DockerExecutor(Executor):
         """Train (or load) each model once before the jobs: on the host when it has the framework, else in
         the framework's image with the zoo cache mounted writable (TensorFlow never has to be installed on
         the host for its jobs to run in the tensorflow image)."""
+        prepare_models(jobs, progress, self._prepare_where_possible)
+
+    def _prepare_where_possible(self, model: str, framework: str) -> None:
+        import models
         from models.errors import FrameworkUnavailableError
         from models.frameworks import adapter
 
-        on_host, in_image = [], []
-        for job in jobs:
-            try:
-                adapter(job.framework)
-                on_host.append(job)
-            except FrameworkUnavailableError:
-                in_image.append(job)
-        prepare_models(on_host, progress)
-        import models
-
-        for model, framework in dict.fromkeys((job.model, job.framework) for job in in_image):
-            if models.get(model).is_cached(framework):
-                continue
-            if progress:
-                from rich.console import Console
-
-                Console(stderr=True).print(f"preparing {model} ({framework}) in its image: not in the zoo cache")
-            try:
-                self._prepare_in_image(model, framework)
-            except Exception as exc:  # the jobs will report it, each with its own row
-                log.error("preparing %s for %s in its image failed: %s", model, framework, exc)
+        try:
+            adapter(framework)
+        except FrameworkUnavailableError:
+            self._prepare_in_image(model, framework)
+        else:
+            models.get(model).prepare(framework=framework)
 
     def _prepare_in_image(self, model: str, framework: str) -> None:
         """``harness models prepare MODEL --framework FRAMEWORK`` in the framework's image, as the cache's
